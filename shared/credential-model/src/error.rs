@@ -1,0 +1,49 @@
+//! The one domain error every family maps to its own shape.
+
+use std::fmt;
+
+use crate::validation::FieldErrors;
+
+/// A backing service a request depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// Where credential metadata lives (DynamoDB).
+    MetadataStore,
+    /// Where secret material lives (Secrets Manager).
+    SecretVault,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dependency::MetadataStore => "the metadata store",
+            Dependency::SecretVault => "the secret vault",
+        })
+    }
+}
+
+/// Why a use case did not complete. `detail` texts are diagnostics for logs: they never hold
+/// secret material, and families never send them to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    #[error("not found")]
+    NotFound,
+    /// Another request changed the same credential first.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("{dependency} is unavailable: {detail}")]
+    Unavailable {
+        dependency: Dependency,
+        detail: String,
+    },
+    #[error("stored {what} is unreadable: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+}
+
+impl From<FieldErrors> for Error {
+    fn from(errors: FieldErrors) -> Self {
+        Error::Invalid(errors)
+    }
+}

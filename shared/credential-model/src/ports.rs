@@ -1,0 +1,210 @@
+//! The ports the domain needs from the outside world: a metadata repository, a secret vault
+//! and a connection tester. Adapters implement them (DynamoDB, Secrets Manager, database
+//! drivers); unit tests of the domain use in-memory fakes.
+
+use std::fmt;
+use std::future::Future;
+
+use secrecy::SecretString;
+
+use crate::credential::{CredentialRecord, RecordKey, SecretRef};
+use crate::provider::Provider;
+
+/// What a conditional write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Nothing is stored under the key yet.
+    Absent,
+    /// The stored record has this version.
+    Version(u64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The conditional write found something other than it expected.
+    #[error("the record changed since it was read")]
+    ConditionFailed,
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+}
+
+/// Credential metadata, keyed under its organization. Every write is conditional.
+pub trait CredentialRepository: Send + Sync {
+    fn get(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<CredentialRecord>, StoreError>> + Send;
+
+    fn put(
+        &self,
+        record: &CredentialRecord,
+        expected: Expected,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn delete(
+        &self,
+        key: &RecordKey,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A secret to create.
+pub struct NewSecret<'a> {
+    /// Unique name, under the tenant: `{org}/{kind}/{id}`. The vault puts its deployment's
+    /// prefix in front.
+    pub name: String,
+    pub description: String,
+    pub document: &'a SecretString,
+    pub tags: Vec<(String, String)>,
+    /// Makes a retried create return the same secret instead of a second one.
+    pub idempotency_token: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("no such secret")]
+    NotFound,
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Secret material. Values only ever travel as `SecretString`.
+pub trait SecretVault: Send + Sync {
+    fn create(
+        &self,
+        secret: NewSecret<'_>,
+    ) -> impl Future<Output = Result<SecretRef, VaultError>> + Send;
+
+    /// The current version of a secret (stage `AWSCURRENT`).
+    fn read_current(
+        &self,
+        secret: &SecretRef,
+    ) -> impl Future<Output = Result<SecretString, VaultError>> + Send;
+
+    /// Schedules a secret that was in use for deletion, recoverable for the vault's recovery
+    /// window. Retiring a secret that is already retired or gone succeeds.
+    fn retire(&self, secret: &SecretRef) -> impl Future<Output = Result<(), VaultError>> + Send;
+
+    /// Deletes, without recovery, a secret that was never referenced by stored metadata (the
+    /// undo of a create whose metadata write failed).
+    fn discard(&self, secret: &SecretRef) -> impl Future<Output = Result<(), VaultError>> + Send;
+}
+
+/// What went wrong when testing a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Authentication,
+    Unreachable,
+    Timeout,
+    MissingDatabase,
+    PermissionDenied,
+    Tls,
+    /// Strongroom cannot test this provider.
+    Unsupported,
+    /// The stored settings cannot describe a connection (e.g. a port out of range).
+    InvalidSettings,
+    Other,
+}
+
+impl FailureKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureKind::Authentication => "authentication_failed",
+            FailureKind::Unreachable => "host_unreachable",
+            FailureKind::Timeout => "timeout",
+            FailureKind::MissingDatabase => "database_not_found",
+            FailureKind::PermissionDenied => "permission_denied",
+            FailureKind::Tls => "tls_failed",
+            FailureKind::Unsupported => "test_not_available",
+            FailureKind::InvalidSettings => "invalid_settings",
+            FailureKind::Other => "connection_failed",
+        }
+    }
+
+    fn summary(self) -> &'static str {
+        match self {
+            FailureKind::Authentication => "Authentication failed",
+            FailureKind::Unreachable => "Host unreachable",
+            FailureKind::Timeout => "Timed out",
+            FailureKind::MissingDatabase => "Database not found",
+            FailureKind::PermissionDenied => "Permission denied",
+            FailureKind::Tls => "TLS negotiation failed",
+            FailureKind::Unsupported => "Test not available",
+            FailureKind::InvalidSettings => "Invalid connection settings",
+            FailureKind::Other => "Connection failed",
+        }
+    }
+}
+
+/// Who reported a failure: the warehouse itself, or Strongroom on its way there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Warehouse,
+    Strongroom,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Warehouse => "warehouse",
+            Origin::Strongroom => "strongroom",
+        }
+    }
+}
+
+/// A failed connection test. `detail` is what the reporter said; drivers never put secret
+/// material in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFailure {
+    pub kind: FailureKind,
+    pub origin: Origin,
+    pub detail: String,
+}
+
+impl fmt::Display for TestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reporter = match self.origin {
+            Origin::Warehouse => "the warehouse said",
+            Origin::Strongroom => "reported by Strongroom",
+        };
+        write!(f, "{} ({reporter}): {}", self.kind.summary(), self.detail)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestOutcome {
+    Passed,
+    Failed(TestFailure),
+}
+
+/// Opens a connection with a stored secret document and runs a lightweight query.
+pub trait ConnectionTester: Send + Sync {
+    /// Whether this tester can test the provider at all.
+    fn supports(&self, provider: Provider) -> bool;
+
+    fn test(
+        &self,
+        provider: Provider,
+        document: &SecretString,
+    ) -> impl Future<Output = TestOutcome> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_say_what_failed_and_who_said_so() {
+        let failure = TestFailure {
+            kind: FailureKind::Authentication,
+            origin: Origin::Warehouse,
+            detail: "password authentication failed for user \"app\"".into(),
+        };
+        assert_eq!(
+            failure.to_string(),
+            "Authentication failed (the warehouse said): password authentication failed for user \"app\""
+        );
+    }
+}

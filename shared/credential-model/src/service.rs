@@ -1,0 +1,389 @@
+//! The use cases every family shares, written once against the ports. This is where the
+//! two-store rules live: secret first, then metadata conditionally, and undo the secret when
+//! the metadata write fails, so no metadata ever points at a missing secret.
+
+use secrecy::SecretString;
+
+use crate::credential::{
+    CredentialId, CredentialKind, CredentialRecord, RecordKey, SecretRef, now,
+};
+use crate::error::{Dependency, Error};
+use crate::ports::{
+    CredentialRepository, Expected, NewSecret, SecretVault, StoreError, VaultError,
+};
+use crate::secret::{CredentialInput, Settings};
+use crate::tenancy::Caller;
+
+/// A credential to store: its kind, what the client gave, and the family's own attributes.
+#[derive(Debug)]
+pub struct NewCredential {
+    pub kind: CredentialKind,
+    pub input: CredentialInput,
+    pub attributes: Settings,
+}
+
+pub struct CredentialService<R, V> {
+    repository: R,
+    vault: V,
+}
+
+fn store_error(error: StoreError) -> Error {
+    match error {
+        StoreError::ConditionFailed => {
+            Error::Conflict("the credential was changed by another request; retry")
+        }
+        StoreError::Unavailable(detail) => Error::Unavailable {
+            dependency: Dependency::MetadataStore,
+            detail,
+        },
+        StoreError::Corrupt(detail) => Error::Corrupt {
+            what: "credential metadata",
+            detail,
+        },
+    }
+}
+
+fn vault_error(error: VaultError) -> Error {
+    match error {
+        VaultError::NotFound => Error::Corrupt {
+            what: "credential",
+            detail: "its secret is missing from the vault".into(),
+        },
+        VaultError::Unavailable(detail) => Error::Unavailable {
+            dependency: Dependency::SecretVault,
+            detail,
+        },
+    }
+}
+
+/// The secret's name under the vault's prefix: by tenant first, so IAM policies and audits can
+/// scope by organization.
+fn secret_name(key: &RecordKey, kind: CredentialKind, id: CredentialId) -> String {
+    format!("{}/{kind}/{id}", key.organization)
+}
+
+impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
+    pub fn new(repository: R, vault: V) -> Self {
+        CredentialService { repository, vault }
+    }
+
+    pub async fn get(&self, key: &RecordKey) -> Result<Option<CredentialRecord>, Error> {
+        self.repository.get(key).await.map_err(store_error)
+    }
+
+    /// Makes `new` the credential stored under `key`, replacing whatever was there. The
+    /// replacement gets a new id and a new secret; the previous secret is retired only once
+    /// the new metadata is in place, so there is never a moment without a usable credential
+    /// and never two active ones.
+    pub async fn replace(
+        &self,
+        caller: &Caller,
+        key: RecordKey,
+        new: NewCredential,
+    ) -> Result<CredentialRecord, Error> {
+        let existing = self.get(&key).await?;
+        let expected = existing
+            .as_ref()
+            .map_or(Expected::Absent, |e| Expected::Version(e.version));
+        let record = self.write(caller, key, new, expected).await?;
+        if let Some(previous) = existing {
+            self.retire(&previous.secret).await;
+        }
+        Ok(record)
+    }
+
+    /// Deletes the credential under `key`: its metadata, then its secret (recoverable for the
+    /// vault's recovery window).
+    pub async fn delete(&self, key: &RecordKey) -> Result<CredentialRecord, Error> {
+        let record = self.get(key).await?.ok_or(Error::NotFound)?;
+        self.repository
+            .delete(key, record.version)
+            .await
+            .map_err(store_error)?;
+        self.retire(&record.secret).await;
+        Ok(record)
+    }
+
+    /// The stored secret document of a credential (its current version).
+    pub async fn secret_document(&self, record: &CredentialRecord) -> Result<SecretString, Error> {
+        self.vault
+            .read_current(&record.secret)
+            .await
+            .map_err(vault_error)
+    }
+
+    async fn write(
+        &self,
+        caller: &Caller,
+        key: RecordKey,
+        new: NewCredential,
+        expected: Expected,
+    ) -> Result<CredentialRecord, Error> {
+        let id = CredentialId::generate();
+        let document = new.input.secret_document();
+        let provider = new.input.provider();
+        let secret = self
+            .vault
+            .create(NewSecret {
+                name: secret_name(&key, new.kind, id),
+                description: format!("Strongroom {} {id} ({provider})", new.kind),
+                document: &document,
+                tags: vec![
+                    (
+                        "strongroom:organization".into(),
+                        key.organization.to_string(),
+                    ),
+                    ("strongroom:kind".into(), new.kind.to_string()),
+                    ("strongroom:credential-id".into(), id.to_string()),
+                    ("strongroom:provider".into(), provider.to_string()),
+                ],
+                idempotency_token: id.to_string(),
+            })
+            .await
+            .map_err(vault_error)?;
+        let at = now();
+        let record = CredentialRecord {
+            key,
+            id,
+            kind: new.kind,
+            provider,
+            settings: new.input.settings().clone(),
+            attributes: new.attributes,
+            secret,
+            created_by: caller.user.clone(),
+            created_at: at,
+            updated_at: at,
+            version: match expected {
+                Expected::Absent => 1,
+                Expected::Version(v) => v + 1,
+            },
+        };
+        if let Err(error) = self.repository.put(&record, expected).await {
+            // The secret was never referenced: remove it now rather than leave an orphan.
+            if let Err(undo) = self.vault.discard(&record.secret).await {
+                tracing::error!(secret = %record.secret, error = %undo,
+                    "could not discard the secret of a failed create; the sweeper will");
+            }
+            return Err(store_error(error));
+        }
+        Ok(record)
+    }
+
+    /// Retires a secret that is no longer referenced. A failure is logged, not returned: the
+    /// request it belongs to has succeeded, and the unreferenced secret is the sweeper's.
+    async fn retire(&self, secret: &SecretRef) {
+        if let Err(error) = self.vault.retire(secret).await {
+            tracing::error!(%secret, %error,
+                "could not retire a replaced secret; the sweeper will");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::provider::Provider;
+    use crate::tenancy::{OrgId, Scopes, UserId};
+
+    /// In-memory repository with the same conditional-write rules as the real one.
+    #[derive(Default)]
+    struct MemoryRepository {
+        records: Mutex<HashMap<RecordKey, CredentialRecord>>,
+        /// Makes the next put fail as if another writer won the race.
+        lose_next_race: Mutex<bool>,
+    }
+
+    impl CredentialRepository for MemoryRepository {
+        async fn get(&self, key: &RecordKey) -> Result<Option<CredentialRecord>, StoreError> {
+            Ok(self.records.lock().expect("lock").get(key).cloned())
+        }
+
+        async fn put(
+            &self,
+            record: &CredentialRecord,
+            expected: Expected,
+        ) -> Result<(), StoreError> {
+            if std::mem::take(&mut *self.lose_next_race.lock().expect("lock")) {
+                return Err(StoreError::ConditionFailed);
+            }
+            let mut records = self.records.lock().expect("lock");
+            let found = records.get(&record.key).map(|r| r.version);
+            let matches = match expected {
+                Expected::Absent => found.is_none(),
+                Expected::Version(v) => found == Some(v),
+            };
+            if !matches {
+                return Err(StoreError::ConditionFailed);
+            }
+            records.insert(record.key.clone(), record.clone());
+            Ok(())
+        }
+
+        async fn delete(&self, key: &RecordKey, version: u64) -> Result<(), StoreError> {
+            let mut records = self.records.lock().expect("lock");
+            match records.get(key) {
+                Some(r) if r.version == version => {
+                    records.remove(key);
+                    Ok(())
+                }
+                _ => Err(StoreError::ConditionFailed),
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct MemoryVault {
+        live: Mutex<HashMap<String, String>>,
+        retired: Mutex<Vec<String>>,
+        unavailable: bool,
+    }
+
+    impl SecretVault for MemoryVault {
+        async fn create(&self, secret: NewSecret<'_>) -> Result<SecretRef, VaultError> {
+            if self.unavailable {
+                return Err(VaultError::Unavailable("down".into()));
+            }
+            let arn = format!("arn:memory:{}", secret.name);
+            self.live
+                .lock()
+                .expect("lock")
+                .insert(arn.clone(), secret.document.expose_secret().to_owned());
+            Ok(SecretRef(arn))
+        }
+
+        async fn read_current(&self, secret: &SecretRef) -> Result<SecretString, VaultError> {
+            self.live
+                .lock()
+                .expect("lock")
+                .get(&secret.0)
+                .map(|s| SecretString::from(s.clone()))
+                .ok_or(VaultError::NotFound)
+        }
+
+        async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
+            self.live.lock().expect("lock").remove(&secret.0);
+            self.retired.lock().expect("lock").push(secret.0.clone());
+            Ok(())
+        }
+
+        async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
+            self.live.lock().expect("lock").remove(&secret.0);
+            Ok(())
+        }
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            organization: OrgId::parse("org_a").expect("valid"),
+            user: UserId::parse("user_a").expect("valid"),
+            scopes: Scopes::all(),
+            expires_at: i64::MAX,
+        }
+    }
+
+    fn key() -> RecordKey {
+        RecordKey::singleton(caller().organization, CredentialKind::WarehouseConnection)
+    }
+
+    fn postgres(password: &str) -> NewCredential {
+        let mut input = CredentialInput::new(Provider::Postgres);
+        input
+            .set("host", "db")
+            .set("port", 5432u16)
+            .set_secret("password", SecretString::from(password.to_owned()));
+        NewCredential {
+            kind: CredentialKind::WarehouseConnection,
+            input,
+            attributes: Settings::new(),
+        }
+    }
+
+    fn service() -> CredentialService<MemoryRepository, MemoryVault> {
+        CredentialService::new(MemoryRepository::default(), MemoryVault::default())
+    }
+
+    #[tokio::test]
+    async fn given_no_connection_when_replacing_then_one_is_stored_with_its_secret() {
+        let service = service();
+        let record = service
+            .replace(&caller(), key(), postgres("first"))
+            .await
+            .expect("stored");
+        assert_eq!(record.version, 1);
+        assert!(record.secret.0.contains(":org_a/warehouse-connection/"));
+        assert!(!format!("{record:?}").contains("first"));
+        let document = service.secret_document(&record).await.expect("readable");
+        assert!(document.expose_secret().contains("\"password\":\"first\""));
+    }
+
+    #[tokio::test]
+    async fn given_a_connection_when_replacing_then_the_old_secret_is_retired() {
+        let service = service();
+        let first = service
+            .replace(&caller(), key(), postgres("first"))
+            .await
+            .expect("1");
+        let second = service
+            .replace(&caller(), key(), postgres("second"))
+            .await
+            .expect("2");
+        assert_eq!(second.version, 2);
+        assert_ne!(first.id, second.id);
+        assert_eq!(
+            *service.vault.retired.lock().expect("lock"),
+            vec![first.secret.0]
+        );
+        assert_eq!(service.vault.live.lock().expect("lock").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn given_a_lost_race_when_replacing_then_conflict_and_no_orphan_secret() {
+        let service = service();
+        *service.repository.lose_next_race.lock().expect("lock") = true;
+        let result = service.replace(&caller(), key(), postgres("loser")).await;
+        assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
+        assert!(service.vault.live.lock().expect("lock").is_empty());
+        assert!(service.get(&key()).await.expect("readable").is_none());
+    }
+
+    #[tokio::test]
+    async fn given_the_vault_is_down_when_replacing_then_nothing_is_written() {
+        let service = CredentialService::new(
+            MemoryRepository::default(),
+            MemoryVault {
+                unavailable: true,
+                ..MemoryVault::default()
+            },
+        );
+        let result = service.replace(&caller(), key(), postgres("x")).await;
+        assert!(matches!(
+            result,
+            Err(Error::Unavailable {
+                dependency: Dependency::SecretVault,
+                ..
+            })
+        ));
+        assert!(service.get(&key()).await.expect("readable").is_none());
+    }
+
+    #[tokio::test]
+    async fn given_a_connection_when_deleting_then_metadata_and_secret_go() {
+        let service = service();
+        let record = service
+            .replace(&caller(), key(), postgres("x"))
+            .await
+            .expect("stored");
+        service.delete(&key()).await.expect("deleted");
+        assert!(service.get(&key()).await.expect("readable").is_none());
+        assert_eq!(
+            *service.vault.retired.lock().expect("lock"),
+            vec![record.secret.0]
+        );
+        assert!(matches!(service.delete(&key()).await, Err(Error::NotFound)));
+    }
+}
