@@ -1,0 +1,108 @@
+//! Configuration read once per sandbox: the SDK configuration (with timeouts and retries) and
+//! the names of the project's resources, from the environment the template sets.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the SDK configuration from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL`, which points the local stack and the tests at moto).
+///
+/// Timeouts are tight because every call sits inside an API request: an attempt that has not
+/// answered in 3 s is retried, and no operation takes more than 8 s in all.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// Reads a required environment variable.
+pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+pub const TABLE_ENV: &str = "STRONGROOM_TABLE";
+pub const KMS_KEY_ENV: &str = "STRONGROOM_KMS_KEY_ID";
+pub const RECOVERY_WINDOW_ENV: &str = "STRONGROOM_SECRET_RECOVERY_DAYS";
+pub const SECRET_PREFIX_ENV: &str = "STRONGROOM_SECRET_PREFIX";
+
+fn valid_prefix(prefix: &str) -> bool {
+    (1..=64).contains(&prefix.len())
+        && !prefix.ends_with('/')
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+}
+
+/// Where credentials are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// The DynamoDB table of credential metadata.
+    pub table: String,
+    /// The KMS key that encrypts every secret.
+    pub kms_key_id: String,
+    /// How long a deleted or replaced secret stays recoverable (7–30 days).
+    pub recovery_window_days: i64,
+    /// What every secret's name starts with (`strongroom` gives `strongroom/{org}/…`); the
+    /// functions' IAM policies are scoped to it.
+    pub secret_prefix: String,
+}
+
+impl StoreSettings {
+    pub const DEFAULT_RECOVERY_WINDOW_DAYS: i64 = 7;
+    pub const DEFAULT_SECRET_PREFIX: &str = "strongroom";
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let recovery_window_days = match std::env::var(RECOVERY_WINDOW_ENV) {
+            Err(_) => Self::DEFAULT_RECOVERY_WINDOW_DAYS,
+            Ok(text) => match text.trim().parse::<i64>() {
+                Ok(days) if (7..=30).contains(&days) => days,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: RECOVERY_WINDOW_ENV,
+                        reason: "must be a whole number of days from 7 to 30",
+                    });
+                }
+            },
+        };
+        Ok(StoreSettings {
+            table: required_env(TABLE_ENV)?,
+            kms_key_id: required_env(KMS_KEY_ENV)?,
+            recovery_window_days,
+            secret_prefix: match std::env::var(SECRET_PREFIX_ENV) {
+                Err(_) => Self::DEFAULT_SECRET_PREFIX.to_owned(),
+                Ok(prefix) if valid_prefix(&prefix) => prefix,
+                Ok(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: SECRET_PREFIX_ENV,
+                        reason: "must be 1-64 characters of letters, digits and /_+=.@-, not ending in /",
+                    });
+                }
+            },
+        })
+    }
+}

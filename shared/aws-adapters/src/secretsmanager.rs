@@ -1,0 +1,134 @@
+//! Secret material in Secrets Manager: one secret per credential, encrypted with the project's
+//! KMS key, tagged with its tenant, read only at the `AWSCURRENT` stage.
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::types::Tag;
+use credential_model::SecretRef;
+pub use credential_model::ports::VaultError;
+use credential_model::ports::{NewSecret, SecretVault};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::StoreSettings;
+
+const CURRENT_STAGE: &str = "AWSCURRENT";
+
+#[derive(Clone)]
+pub struct SecretsManagerVault {
+    client: Client,
+    settings: StoreSettings,
+}
+
+impl SecretsManagerVault {
+    pub fn new(client: Client, settings: &StoreSettings) -> Self {
+        SecretsManagerVault {
+            client,
+            settings: settings.clone(),
+        }
+    }
+}
+
+fn unavailable<E, R>(error: SdkError<E, R>) -> VaultError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    VaultError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+/// The current value (stage `AWSCURRENT`) of the secret `id` (a name or an ARN).
+pub async fn current_value(client: &Client, id: &str) -> Result<SecretString, VaultError> {
+    let result = client
+        .get_secret_value()
+        .secret_id(id)
+        .version_stage(CURRENT_STAGE)
+        .send()
+        .await;
+    match result {
+        Ok(output) => output
+            .secret_string
+            .map(SecretString::from)
+            .ok_or_else(|| VaultError::Unavailable("the secret has no string value".into())),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Err(VaultError::NotFound)
+        }
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
+impl SecretVault for SecretsManagerVault {
+    async fn create(&self, secret: NewSecret<'_>) -> Result<SecretRef, VaultError> {
+        let tags = secret
+            .tags
+            .into_iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect();
+        let output = self
+            .client
+            .create_secret()
+            .name(format!("{}/{}", self.settings.secret_prefix, secret.name))
+            .description(secret.description)
+            .kms_key_id(&self.settings.kms_key_id)
+            .secret_string(secret.document.expose_secret())
+            .client_request_token(secret.idempotency_token)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .arn
+            .map(SecretRef)
+            .ok_or_else(|| VaultError::Unavailable("CreateSecret returned no ARN".into()))
+    }
+
+    async fn read_current(&self, secret: &SecretRef) -> Result<SecretString, VaultError> {
+        current_value(&self.client, &secret.0).await
+    }
+
+    async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
+        let result = self
+            .client
+            .delete_secret()
+            .secret_id(&secret.0)
+            .recovery_window_in_days(self.settings.recovery_window_days)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already gone, or already scheduled for deletion: retiring again is a no-op.
+            Err(error)
+                if error.as_service_error().is_some_and(|e| {
+                    e.is_resource_not_found_exception() || e.is_invalid_request_exception()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
+        let result = self
+            .client
+            .delete_secret()
+            .secret_id(&secret.0)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
