@@ -1,0 +1,108 @@
+//! One call of a route: authorize it from the authorizer's context, run the family's handler,
+//! shape any rejection in the family's way, and log one access line.
+
+use std::time::Instant;
+
+use credential_model::tenancy::authorizer_context::{self, Unauthenticated};
+use credential_model::{Caller, OrgId, Scope};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Map;
+use tracing::Instrument;
+
+use crate::Rejection;
+
+/// What every response may need to say about its request.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// API Gateway's request id: the same id is in its access logs.
+    pub request_id: String,
+    /// Known once the caller is authenticated.
+    pub organization: Option<OrgId>,
+}
+
+/// An authorized call: the caller and the request's info.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub caller: Caller,
+    pub info: RequestInfo,
+}
+
+fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    }
+    .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
+    .unwrap_or_default()
+}
+
+fn caller(request: &Request) -> Result<Caller, Unauthenticated> {
+    let Some(authorizer) = request
+        .request_context_ref()
+        .and_then(RequestContext::authorizer)
+    else {
+        return Err(Unauthenticated::NoContext);
+    };
+    let context: Map<_, _> = authorizer
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    authorizer_context::caller(&context, now)
+}
+
+/// Runs `handler` for an authenticated caller holding `scope`. Anything refused — by the
+/// authorizer, the scope check or the handler — is answered by `shape`, the family's error
+/// response. Handlers cannot reach a tenant any other way than through the `Call` given here.
+pub async fn serve<H>(
+    request: Request,
+    scope: Scope,
+    shape: fn(&Rejection, &RequestInfo) -> Response<Body>,
+    handler: H,
+) -> Response<Body>
+where
+    H: AsyncFnOnce(Call, Request) -> Result<Response<Body>, Rejection>,
+{
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let mut info = RequestInfo {
+        request_id: request_id(&request),
+        organization: None,
+    };
+    let span = tracing::info_span!("request", request_id = %info.request_id);
+    async move {
+        let outcome = match caller(&request) {
+            Err(reason) => Err(Rejection::Unauthenticated(reason)),
+            Ok(caller) if !caller.scopes.allow(scope) => {
+                info.organization = Some(caller.organization);
+                Err(Rejection::Forbidden { needed: scope })
+            }
+            Ok(caller) => {
+                info.organization = Some(caller.organization.clone());
+                let call = Call {
+                    caller,
+                    info: info.clone(),
+                };
+                handler(call, request).await
+            }
+        };
+        let response = outcome.unwrap_or_else(|rejection| {
+            rejection.log();
+            shape(&rejection, &info)
+        });
+        tracing::info!(
+            method,
+            path,
+            status = response.status().as_u16(),
+            organization = info.organization.as_ref().map(OrgId::as_str),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request handled"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
