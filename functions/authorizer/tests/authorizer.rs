@@ -1,0 +1,112 @@
+//! The authorizer with its signing key read from Secrets Manager (moto), driven by
+//! `events/authorizer-request.json`.
+
+use authorizer::{AuthorizerSettings, Deps, authorize};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use credential_model::{OrgId, Scope, Scopes, UserId};
+use secrecy::SecretString;
+use serde_json::Value;
+use strongroom_auth::TokenIssuer;
+use strongroom_local_stack::testing::{self, unique_suffix};
+use strongroom_local_stack::{Template, provision, template_path};
+
+const REQUEST: &str = include_str!("../../../events/authorizer-request.json");
+const ISSUER: &str = "https://idp.test/";
+const AUDIENCE: &str = "strongroom";
+
+/// The authorizer loaded from a stack in moto, and an issuer holding the same key.
+async fn setup() -> Option<(Deps, TokenIssuer, AuthorizerSettings)> {
+    testing::moto()?;
+    let sdk = strongroom_aws::sdk_config().await;
+    let key = SecretString::from(format!("{}{}", unique_suffix(), unique_suffix()).repeat(2));
+    let template = Template::load(&template_path()).expect("template");
+    let stack = provision(&sdk, &template, &unique_suffix(), &key)
+        .await
+        .expect("stack");
+    let settings = AuthorizerSettings {
+        key_secret: stack.token_key_secret,
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+    };
+    let deps = Deps::load(&sdk, &settings).await.expect("the key loads");
+    Some((
+        deps,
+        TokenIssuer::hs256(&key, ISSUER, AUDIENCE).expect("key"),
+        settings,
+    ))
+}
+
+fn request(authorization: &str) -> ApiGatewayV2CustomAuthorizerV2Request {
+    let mut event: Value = serde_json::from_str(REQUEST).expect("fixture");
+    event["headers"]["authorization"] = authorization.into();
+    event["identitySource"] = serde_json::json!([authorization]);
+    serde_json::from_value(event).expect("an authorizer event")
+}
+
+#[tokio::test]
+async fn a_valid_token_yields_the_caller() {
+    let Some((deps, issuer, _)) = setup().await else {
+        return;
+    };
+    let token = issuer
+        .issue(
+            &OrgId::parse("org_1").expect("org"),
+            &UserId::parse("user_1").expect("user"),
+            Scopes::from_iter([Scope::Read]),
+            600,
+        )
+        .expect("token");
+    let response = authorize(&deps, &request(&format!("Bearer {token}")));
+    assert!(response.is_authorized);
+    assert_eq!(response.context["verdict"], "authenticated");
+    assert_eq!(response.context["organization_id"], "org_1");
+    assert_eq!(response.context["user_id"], "user_1");
+    assert_eq!(response.context["scopes"], "credentials:read");
+}
+
+#[tokio::test]
+async fn refused_tokens_are_marked_with_a_reason() {
+    let Some((deps, issuer, _)) = setup().await else {
+        return;
+    };
+    let org = OrgId::parse("org_1").expect("org");
+    let user = UserId::parse("user_1").expect("user");
+    let expired = issuer
+        .issue(&org, &user, Scopes::all(), -300)
+        .expect("token");
+    for (header, reason) in [
+        (format!("Bearer {expired}"), "the bearer token has expired"),
+        (
+            "Bearer not.a.token".to_owned(),
+            "the bearer token is not a well-formed JWT",
+        ),
+        (
+            "Basic dXNlcjpwYXNz".to_owned(),
+            "the Authorization header must be 'Bearer <token>'",
+        ),
+    ] {
+        let response = authorize(&deps, &request(&header));
+        assert_eq!(response.context["verdict"], "rejected", "{header}");
+        assert_eq!(response.context["reason"], reason, "{header}");
+        assert!(response.context.get("organization_id").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_missing_signing_key_fails_init_clearly() {
+    let Some((_, _, settings)) = setup().await else {
+        return;
+    };
+    let sdk = strongroom_aws::sdk_config().await;
+    let missing = AuthorizerSettings {
+        key_secret: format!("{}-missing", settings.key_secret),
+        ..settings
+    };
+    let error = Deps::load(&sdk, &missing).await.err().expect("init fails");
+    assert!(
+        error
+            .to_string()
+            .contains("could not read the token signing key"),
+        "{error}"
+    );
+}

@@ -1,0 +1,2 @@
+//! Lambda entry point for `levered::test_connection`.
+levered::lambda_main!(levered::test_connection::handle);

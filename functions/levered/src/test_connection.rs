@@ -1,0 +1,53 @@
+//! `POST /api/v2/warehouse/connections/test`: connects with the stored credentials and runs a
+//! lightweight query.
+
+use credential_model::ports::{ConnectionTester, FailureKind, Origin, TestFailure, TestOutcome};
+use credential_model::{Error, Scope};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use strongroom_edge::{json_response, serve};
+
+use crate::shape::Meta;
+use crate::{Deps, active_connection, shape};
+
+pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(serve(
+        request,
+        Scope::Read,
+        shape::test_error,
+        async |call, _request| {
+            let key = active_connection(call.caller.organization.clone());
+            let record = deps.credentials.get(&key).await?.ok_or(Error::NotFound)?;
+            // Say so before touching the secret when this provider cannot be tested at all.
+            let outcome = if deps.tester.supports(record.provider) {
+                let document = deps.credentials.secret_document(&record).await?;
+                deps.tester.test(record.provider, &document).await
+            } else {
+                TestOutcome::Failed(TestFailure {
+                    kind: FailureKind::Unsupported,
+                    origin: Origin::Strongroom,
+                    detail: format!(
+                        "connection tests for {} are not available yet",
+                        record.provider
+                    ),
+                })
+            };
+            Ok(match outcome {
+                TestOutcome::Passed => {
+                    tracing::info!(connection_id = %record.id, "connection test passed");
+                    json_response(
+                        StatusCode::OK,
+                        &json!({"success": true, "meta": Meta::of(&call.info)}),
+                    )
+                }
+                TestOutcome::Failed(failure) => {
+                    tracing::info!(connection_id = %record.id, code = failure.kind.code(),
+                    source = failure.origin.as_str(), "connection test failed");
+                    shape::test_failed(&failure, &call.info)
+                }
+            })
+        },
+    )
+    .await)
+}

@@ -1,0 +1,163 @@
+//! The Levered handlers, called directly with the fixtures in `events/`, against moto and the
+//! PostgreSQL on 127.0.0.1:5432.
+
+use lambda_http::{Body, Request, Response};
+use levered::{Deps, create_connection, delete_connection, get_connection, test_connection};
+use secrecy::SecretString;
+use serde_json::Value;
+use strongroom_aws::StoreSettings;
+use strongroom_local_stack::testing::{self, unique_suffix};
+use strongroom_local_stack::{Template, provision, template_path};
+
+const CREATE: &str = include_str!("../../../events/levered-create-connection.json");
+const GET: &str = include_str!("../../../events/levered-get-connection.json");
+const TEST: &str = include_str!("../../../events/levered-test-connection.json");
+const DELETE: &str = include_str!("../../../events/levered-delete-connection.json");
+
+/// The handlers' dependencies against a fresh stack in moto.
+async fn deps() -> Option<Deps> {
+    testing::moto()?;
+    let sdk = strongroom_aws::sdk_config().await;
+    let template = Template::load(&template_path()).expect("template");
+    let key = SecretString::from(format!("{}-signing-key", unique_suffix()).repeat(3));
+    let stack = provision(&sdk, &template, &unique_suffix(), &key)
+        .await
+        .expect("stack in moto");
+    let store = StoreSettings {
+        table: stack.table,
+        kms_key_id: stack.kms_key_arn,
+        recovery_window_days: 7,
+        secret_prefix: "strongroom".into(),
+    };
+    Some(Deps::new(&sdk, &store).expect("deps"))
+}
+
+fn fixture(json: &str) -> Request {
+    lambda_http::request::from_str(json).expect("the fixture is an API Gateway v2 event")
+}
+
+/// A fixture with one change to its event.
+fn fixture_with(json: &str, edit: impl FnOnce(&mut Value)) -> Request {
+    let mut event: Value = serde_json::from_str(json).expect("JSON fixture");
+    edit(&mut event);
+    fixture(&event.to_string())
+}
+
+fn body(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
+        _ => Value::Null,
+    }
+}
+
+fn machine_postgres_is_up() -> bool {
+    let up = std::net::TcpStream::connect("127.0.0.1:5432").is_ok();
+    testing::require("PostgreSQL on 127.0.0.1:5432", up.then_some(())).is_some()
+}
+
+#[tokio::test]
+async fn given_the_fixtures_when_run_in_order_then_the_connection_lives_and_dies() {
+    let Some(deps) = deps().await else { return };
+
+    let response = get_connection::handle(&deps, fixture(GET))
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 200);
+    let reply = body(&response);
+    assert_eq!(reply["connection"], Value::Null);
+    assert_eq!(reply["meta"]["request_id"], "Jm1vcEFdoAMEb3w=");
+    assert_eq!(reply["meta"]["organization_id"], "org_fixture");
+
+    let response = create_connection::handle(&deps, fixture(CREATE))
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 201);
+    let created = body(&response);
+    assert_eq!(created["provider"], "postgres");
+    assert_eq!(created["dataset_id"], "public");
+
+    let response = get_connection::handle(&deps, fixture(GET))
+        .await
+        .expect("handled");
+    let reply = body(&response);
+    assert_eq!(reply["connection"]["id"], created["id"]);
+    assert!(!reply.to_string().contains("fixture-password"));
+
+    if machine_postgres_is_up() {
+        let response = test_connection::handle(&deps, fixture(TEST))
+            .await
+            .expect("handled");
+        assert_eq!(body(&response)["success"], true, "{:?}", body(&response));
+        assert_eq!(response.status(), 200);
+    }
+
+    let response = delete_connection::handle(&deps, fixture(DELETE))
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 204);
+    let response = get_connection::handle(&deps, fixture(GET))
+        .await
+        .expect("handled");
+    assert_eq!(body(&response)["connection"], Value::Null);
+    let response = delete_connection::handle(&deps, fixture(DELETE))
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn given_a_read_only_caller_when_creating_then_403_and_nothing_stored() {
+    let Some(deps) = deps().await else { return };
+    let request = fixture_with(CREATE, |event| {
+        event["requestContext"]["authorizer"]["lambda"]["scopes"] = "credentials:read".into();
+    });
+    let response = create_connection::handle(&deps, request)
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 403);
+    assert_eq!(body(&response)["code"], "forbidden");
+    let response = get_connection::handle(&deps, fixture(GET))
+        .await
+        .expect("handled");
+    assert_eq!(body(&response)["connection"], Value::Null);
+}
+
+#[tokio::test]
+async fn given_no_or_stale_authorizer_context_then_401() {
+    let Some(deps) = deps().await else { return };
+    let without_context = fixture_with(GET, |event| {
+        event["requestContext"]
+            .as_object_mut()
+            .expect("context")
+            .remove("authorizer");
+    });
+    let response = get_connection::handle(&deps, without_context)
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 401);
+
+    // API Gateway cached the authorizer's answer past the token's expiry.
+    let expired = fixture_with(GET, |event| {
+        event["requestContext"]["authorizer"]["lambda"]["expires_at"] = "1000".into();
+    });
+    let response = get_connection::handle(&deps, expired)
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 401);
+    assert!(
+        body(&response)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("expired"))
+    );
+
+    let rejected = fixture_with(TEST, |event| {
+        event["requestContext"]["authorizer"]["lambda"] =
+            serde_json::json!({"verdict": "rejected", "reason": "the bearer token has expired"});
+    });
+    let response = test_connection::handle(&deps, rejected)
+        .await
+        .expect("handled");
+    assert_eq!(response.status(), 401);
+    assert_eq!(body(&response)["success"], false);
+}
