@@ -1,0 +1,121 @@
+//! Creates the template's stateful resources in moto: the table (with the template's key
+//! schema), the KMS key, and the secret holding the token signing key.
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    SseSpecification, SseType,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::template::{Template, TemplateError};
+
+/// The logical id of the metadata table in the template.
+pub const TABLE_RESOURCE: &str = "CredentialsTable";
+
+/// What was created, by name.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    pub table: String,
+    pub kms_key_arn: String,
+    pub token_key_secret: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("could not create {what} in the local AWS endpoint: {detail}")]
+    Aws { what: &'static str, detail: String },
+}
+
+fn aws(what: &'static str) -> impl Fn(String) -> ProvisionError {
+    move |detail| ProvisionError::Aws { what, detail }
+}
+
+fn sdk_detail<
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+>(
+    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string()
+}
+
+/// Creates the stack's resources under names ending in `suffix`.
+pub async fn provision(
+    sdk: &SdkConfig,
+    template: &Template,
+    suffix: &str,
+    token_signing_key: &SecretString,
+) -> Result<LocalStack, ProvisionError> {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let key = kms
+        .create_key()
+        .description(format!("strongroom-{suffix} credentials"))
+        .send()
+        .await
+        .map_err(|e| aws("the KMS key")(sdk_detail(e)))?;
+    let kms_key_arn = key
+        .key_metadata
+        .map(|m| m.arn.unwrap_or(m.key_id))
+        .ok_or_else(|| aws("the KMS key")("no key metadata returned".into()))?;
+    kms.enable_key_rotation()
+        .key_id(&kms_key_arn)
+        .send()
+        .await
+        .map_err(|e| aws("the KMS key rotation")(sdk_detail(e)))?;
+
+    let spec = template.table(TABLE_RESOURCE)?;
+    let table = format!("strongroom-{suffix}");
+    let mut create = aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .kms_master_key_id(&kms_key_arn)
+                .build(),
+        );
+    for (name, key_type) in &spec.key_schema {
+        create = create.key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(key_type.as_str()))
+                .build()
+                .map_err(|e| aws("the table")(e.to_string()))?,
+        );
+    }
+    for (name, scalar) in &spec.attribute_types {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(scalar.as_str()))
+                .build()
+                .map_err(|e| aws("the table")(e.to_string()))?,
+        );
+    }
+    create
+        .send()
+        .await
+        .map_err(|e| aws("the table")(sdk_detail(e)))?;
+
+    let token_key_secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(format!("strongroom-{suffix}/token-signing-key"))
+        .kms_key_id(&kms_key_arn)
+        .secret_string(token_signing_key.expose_secret())
+        .send()
+        .await
+        .map_err(|e| aws("the token signing key secret")(sdk_detail(e)))?
+        .arn
+        .ok_or_else(|| aws("the token signing key secret")("no ARN returned".into()))?;
+
+    Ok(LocalStack {
+        table,
+        kms_key_arn,
+        token_key_secret,
+    })
+}

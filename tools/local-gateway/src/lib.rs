@@ -1,0 +1,15 @@
+//! The local API: serves every route of `infra/template.yaml` on one port, the way API Gateway
+//! would — the template's routes, the real authorizer with its cache, API Gateway's own
+//! 401/403/404 bodies — and runs the real handlers in-process against moto. Each request
+//! becomes a genuine API Gateway v2 event, so handlers see exactly what they see in Lambda.
+
+mod event;
+mod functions;
+mod gateway;
+
+pub use functions::Functions;
+pub use gateway::{Gateway, GatewayError, RunningGateway};
+
+/// The token issuer and audience of the local stack.
+pub const LOCAL_ISSUER: &str = "strongroom-local";
+pub const LOCAL_AUDIENCE: &str = "strongroom";
