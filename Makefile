@@ -1,0 +1,28 @@
+# The two commands: `make dev` (the local API) and `make test` (every test).
+.PHONY: dev test token build lint fmt bench clean
+
+dev: ## Serve the whole API on http://127.0.0.1:$(PORT) against moto (PORT defaults to 3000)
+	./scripts/dev
+
+test: ## Run every test against moto and a password-checking PostgreSQL
+	./scripts/test
+
+# `make token ORG=… USER=… SCOPES="…"`: a bearer token for the local API, as the last line.
+# USER is taken only from the command line, not from the shell's $USER.
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),user_dev)
+token:
+	@cargo run --quiet --package strongroom-local -- token --org "$(or $(ORG),org_dev)" --user "$(TOKEN_USER)" $(if $(SCOPES),--scopes "$(SCOPES)")
+
+build: ## sam build (release binaries through cargo-lambda from .venv)
+	./scripts/sam-build
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf .aws-sam .dev
