@@ -16,6 +16,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use credential_model::credential::{parse_rfc3339, rfc3339};
 use credential_model::ports::{CredentialRepository, Expected, StoreError};
@@ -59,6 +61,24 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     StoreError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+/// The outcome of a conditional write: a failed condition is its own answer, not an outage.
+fn conditional<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    condition_failed: impl Fn(&E) -> bool,
+) -> Result<(), StoreError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.as_service_error().is_some_and(&condition_failed) => {
+            Err(StoreError::ConditionFailed)
+        }
+        Err(error) => Err(unavailable(error)),
+    }
 }
 
 fn settings_attribute(settings: &Settings) -> AttributeValue {
@@ -204,17 +224,10 @@ impl CredentialRepository for DynamoRepository {
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        conditional(
+            request.send().await,
+            PutItemError::is_conditional_check_failed_exception,
+        )
     }
 
     async fn delete(&self, key: &RecordKey, version: u64) -> Result<(), StoreError> {
@@ -227,16 +240,9 @@ impl CredentialRepository for DynamoRepository {
             .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        conditional(
+            result,
+            DeleteItemError::is_conditional_check_failed_exception,
+        )
     }
 }

@@ -3,6 +3,7 @@
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
 use aws_sdk_secretsmanager::types::Tag;
 use credential_model::SecretRef;
 pub use credential_model::ports::VaultError;
@@ -60,6 +61,22 @@ pub async fn current_value(client: &Client, id: &str) -> Result<SecretString, Va
     }
 }
 
+/// A delete whose target may already be gone (or going): `is_done` says which errors mean so.
+fn idempotent<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    is_done: impl Fn(&E) -> bool,
+) -> Result<(), VaultError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.as_service_error().is_some_and(&is_done) => Ok(()),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
 impl SecretVault for SecretsManagerVault {
     async fn create(&self, secret: NewSecret<'_>) -> Result<SecretRef, VaultError> {
         let tags = secret
@@ -97,18 +114,10 @@ impl SecretVault for SecretsManagerVault {
             .recovery_window_in_days(self.settings.recovery_window_days)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already gone, or already scheduled for deletion: retiring again is a no-op.
-            Err(error)
-                if error.as_service_error().is_some_and(|e| {
-                    e.is_resource_not_found_exception() || e.is_invalid_request_exception()
-                }) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        // Already gone, or already scheduled for deletion: retiring again is a no-op.
+        idempotent(result, |e| {
+            e.is_resource_not_found_exception() || e.is_invalid_request_exception()
+        })
     }
 
     async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
@@ -119,16 +128,6 @@ impl SecretVault for SecretsManagerVault {
             .force_delete_without_recovery(true)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        idempotent(result, DeleteSecretError::is_resource_not_found_exception)
     }
 }
