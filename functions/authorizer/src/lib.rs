@@ -58,7 +58,7 @@ impl Deps {
     /// Reads the signing key from Secrets Manager, once per sandbox.
     pub async fn load(sdk: &SdkConfig, settings: &AuthorizerSettings) -> Result<Self, InitError> {
         let client = aws_sdk_secretsmanager::Client::new(sdk);
-        let key = current_value(&client, &settings.key_secret).await?;
+        let key = current_value(&client, &settings.key_secret).await?.document;
         Ok(Deps {
             verifier: TokenVerifier::hs256(&key, &settings.issuer, &settings.audience)?,
         })

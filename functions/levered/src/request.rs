@@ -3,8 +3,8 @@
 
 use credential_model::secret::json_object_secret;
 use credential_model::validation::{
-    FieldErrors, JsonObject, Problem, database_object, email, host, pem_private_key, secret_text,
-    text,
+    FieldErrors, JsonObject, Problem, database_object, email, host, new_secret_text,
+    pem_private_key, text,
 };
 use credential_model::{CredentialInput, CredentialKind, NewCredential, Provider, Settings};
 use serde_json::Value;
@@ -78,7 +78,7 @@ fn postgres(mut c: JsonObject, schema: Option<&str>, errors: &mut FieldErrors) -
     if let Some(username) = c.text("username", database_object, errors) {
         input.set("username", username);
     }
-    if let Some(password) = c.secret("password", secret_text, errors) {
+    if let Some(password) = c.secret("password", new_secret_text, errors) {
         input.set_secret("password", password);
     }
     if let Some(mode) = c.optional_one_of("sslmode", &SSL_MODES, errors) {
@@ -107,7 +107,7 @@ fn snowflake(mut c: JsonObject, errors: &mut FieldErrors) -> CredentialInput {
     if let Some(schema) = c.optional_text("schema", text, errors) {
         input.set("schema", schema);
     }
-    if let Some(password) = c.secret("password", secret_text, errors) {
+    if let Some(password) = c.secret("password", new_secret_text, errors) {
         input.set_secret("password", password);
     }
     input

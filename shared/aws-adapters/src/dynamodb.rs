@@ -6,6 +6,7 @@
 //! |-----------------------------------------|-----------|---------------------------------------|
 //! | an organization's active connection     | GetItem   | `pk = ORG#{org}`, `sk = {kind}#active` |
 //! | one credential                          | GetItem   | `pk = ORG#{org}`, `sk = {kind}#…#{id}` |
+//! | a user's or an organization's credentials | Query   | `pk = ORG#{org}`, `begins_with(sk, {kind}#…)` |
 //! | create                                  | PutItem   | condition `attribute_not_exists(pk)`  |
 //! | replace                                 | PutItem   | condition `version = :read_version`   |
 //! | delete                                  | DeleteItem| condition `version = :read_version`   |
@@ -177,6 +178,15 @@ impl ItemReader<'_> {
     }
 }
 
+fn from_listed_item(organization: &OrgId, item: &Item) -> Result<CredentialRecord, StoreError> {
+    let reader = ItemReader { item };
+    let key = RecordKey {
+        organization: organization.clone(),
+        slot: reader.text("sk")?.to_owned(),
+    };
+    from_item(&key, item)
+}
+
 fn from_item(key: &RecordKey, item: &Item) -> Result<CredentialRecord, StoreError> {
     let reader = ItemReader { item };
     Ok(CredentialRecord {
@@ -228,6 +238,36 @@ impl CredentialRepository for DynamoRepository {
             request.send().await,
             PutItemError::is_conditional_check_failed_exception,
         )
+    }
+
+    async fn list(
+        &self,
+        organization: &OrgId,
+        slot_prefix: &str,
+    ) -> Result<Vec<CredentialRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", partition_key(organization))
+                .expression_attribute_values(":prefix", AttributeValue::S(slot_prefix.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                records.push(from_listed_item(organization, item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(records);
+            }
+        }
     }
 
     async fn delete(&self, key: &RecordKey, version: u64) -> Result<(), StoreError> {

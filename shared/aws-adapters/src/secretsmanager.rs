@@ -4,15 +4,19 @@
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
 use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
+use aws_sdk_secretsmanager::operation::update_secret_version_stage::UpdateSecretVersionStageError;
 use aws_sdk_secretsmanager::types::Tag;
 use credential_model::SecretRef;
-pub use credential_model::ports::VaultError;
 use credential_model::ports::{NewSecret, SecretVault};
+pub use credential_model::ports::{SecretVersion, VaultError};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::StoreSettings;
 
 const CURRENT_STAGE: &str = "AWSCURRENT";
+/// The label of a version written but not yet current. Our own, so it never meets the
+/// labels Secrets Manager rotation uses (`AWSPENDING`).
+const STAGED_STAGE: &str = "STRONGROOM_STAGED";
 
 #[derive(Clone)]
 pub struct SecretsManagerVault {
@@ -38,7 +42,7 @@ where
 }
 
 /// The current value (stage `AWSCURRENT`) of the secret `id` (a name or an ARN).
-pub async fn current_value(client: &Client, id: &str) -> Result<SecretString, VaultError> {
+pub async fn current_value(client: &Client, id: &str) -> Result<SecretVersion, VaultError> {
     let result = client
         .get_secret_value()
         .secret_id(id)
@@ -46,10 +50,15 @@ pub async fn current_value(client: &Client, id: &str) -> Result<SecretString, Va
         .send()
         .await;
     match result {
-        Ok(output) => output
-            .secret_string
-            .map(SecretString::from)
-            .ok_or_else(|| VaultError::Unavailable("the secret has no string value".into())),
+        Ok(output) => match (output.secret_string, output.version_id) {
+            (Some(document), Some(version_id)) => Ok(SecretVersion {
+                document: SecretString::from(document),
+                version_id,
+            }),
+            _ => Err(VaultError::Unavailable(
+                "the secret has no string value or version".into(),
+            )),
+        },
         Err(error)
             if error
                 .as_service_error()
@@ -61,7 +70,7 @@ pub async fn current_value(client: &Client, id: &str) -> Result<SecretString, Va
     }
 }
 
-/// A delete whose target may already be gone (or going): `is_done` says which errors mean so.
+/// A call whose effect may already be in place: `is_done` says which errors mean so.
 fn idempotent<O, E, R>(
     result: Result<O, SdkError<E, R>>,
     is_done: impl Fn(&E) -> bool,
@@ -102,8 +111,51 @@ impl SecretVault for SecretsManagerVault {
             .ok_or_else(|| VaultError::Unavailable("CreateSecret returned no ARN".into()))
     }
 
-    async fn read_current(&self, secret: &SecretRef) -> Result<SecretString, VaultError> {
+    async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
         current_value(&self.client, &secret.0).await
+    }
+
+    async fn stage(
+        &self,
+        secret: &SecretRef,
+        document: &SecretString,
+        idempotency_token: &str,
+    ) -> Result<String, VaultError> {
+        let output = self
+            .client
+            .put_secret_value()
+            .secret_id(&secret.0)
+            .secret_string(document.expose_secret())
+            .client_request_token(idempotency_token)
+            .version_stages(STAGED_STAGE)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .version_id
+            .ok_or_else(|| VaultError::Unavailable("PutSecretValue returned no version".into()))
+    }
+
+    async fn promote(
+        &self,
+        secret: &SecretRef,
+        version_id: &str,
+        replacing: &str,
+    ) -> Result<(), VaultError> {
+        let result = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(&secret.0)
+            .version_stage(CURRENT_STAGE)
+            .move_to_version_id(version_id)
+            .remove_from_version_id(replacing)
+            .send()
+            .await;
+        // `replacing` no longer holds AWSCURRENT: a later write has been promoted already.
+        idempotent(
+            result,
+            UpdateSecretVersionStageError::is_invalid_parameter_exception,
+        )
     }
 
     async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {

@@ -16,5 +16,5 @@ pub use credential::{CredentialId, CredentialKind, CredentialRecord, RecordKey, 
 pub use error::{Dependency, Error};
 pub use provider::Provider;
 pub use secret::{CredentialInput, SettingValue, Settings};
-pub use service::{CredentialService, NewCredential};
+pub use service::{CredentialChange, CredentialService, NewCredential};
 pub use tenancy::{Caller, OrgId, Scope, Scopes, UserId};

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 
 use crate::credential::{CredentialRecord, RecordKey, SecretRef};
 use crate::provider::Provider;
+use crate::tenancy::OrgId;
 
 /// What a conditional write expects to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,13 @@ pub trait CredentialRepository: Send + Sync {
         key: &RecordKey,
         version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every record of `organization` whose slot starts with `slot_prefix`, in slot order.
+    fn list(
+        &self,
+        organization: &OrgId,
+        slot_prefix: &str,
+    ) -> impl Future<Output = Result<Vec<CredentialRecord>, StoreError>> + Send;
 }
 
 /// A secret to create.
@@ -70,6 +78,12 @@ pub enum VaultError {
     Unavailable(String),
 }
 
+/// One version of a secret's value.
+pub struct SecretVersion {
+    pub document: SecretString,
+    pub version_id: String,
+}
+
 /// Secret material. Values only ever travel as `SecretString`.
 pub trait SecretVault: Send + Sync {
     fn create(
@@ -81,7 +95,26 @@ pub trait SecretVault: Send + Sync {
     fn read_current(
         &self,
         secret: &SecretRef,
-    ) -> impl Future<Output = Result<SecretString, VaultError>> + Send;
+    ) -> impl Future<Output = Result<SecretVersion, VaultError>> + Send;
+
+    /// Adds a new version that is not current yet, and returns its id. Staging again moves
+    /// the staging label to the newer version; a version left without a label is never used.
+    fn stage(
+        &self,
+        secret: &SecretRef,
+        document: &SecretString,
+        idempotency_token: &str,
+    ) -> impl Future<Output = Result<String, VaultError>> + Send;
+
+    /// Makes the staged `version_id` current in place of `replacing`. When `replacing` is no
+    /// longer current, a later write has already superseded this one: that is not an error,
+    /// and the current version is left alone.
+    fn promote(
+        &self,
+        secret: &SecretRef,
+        version_id: &str,
+        replacing: &str,
+    ) -> impl Future<Output = Result<(), VaultError>> + Send;
 
     /// Schedules a secret that was in use for deletion, recoverable for the vault's recovery
     /// window. Retiring a secret that is already retired or gone succeeds.

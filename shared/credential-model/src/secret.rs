@@ -155,6 +155,27 @@ impl CredentialInput {
         self
     }
 
+    /// Fills every secret field this input lacks from `current`, the stored document of the
+    /// same provider: how an update that omits a secret keeps it.
+    pub fn keep_missing_secrets(&mut self, current: &SecretString) {
+        let Ok(stored) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+            current.expose_secret(),
+        ) else {
+            return;
+        };
+        for field in self.provider.fields() {
+            if field.sensitivity != Sensitivity::Secret || self.secrets.0.contains_key(field.name) {
+                continue;
+            }
+            let kept = match stored.get(field.name) {
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(value @ serde_json::Value::Object(_)) => value.to_string(),
+                _ => continue,
+            };
+            self.secrets.0.insert(field.name, SecretString::from(kept));
+        }
+    }
+
     /// The document stored in Secrets Manager: `engine` plus every setting and secret, under
     /// the canonical names. For SQL databases this is the AWS standard format
     /// (`engine`, `host`, `port`, `username`, `password`, `dbname`), so AWS-native consumers
@@ -265,6 +286,31 @@ mod tests {
                 "username": "levered",
                 "password": "s3cret-canary"
             })
+        );
+    }
+
+    #[test]
+    fn an_update_keeps_the_secrets_it_omits_and_replaces_those_it_sends() {
+        let stored = postgres().secret_document();
+        let mut update = CredentialInput::new(Provider::Postgres);
+        update.set("username", "renamed");
+        update.keep_missing_secrets(&stored);
+        assert_eq!(
+            update
+                .secrets()
+                .get("password")
+                .map(|p| p.expose_secret().to_owned()),
+            Some("s3cret-canary".to_owned())
+        );
+        let mut replacing = CredentialInput::new(Provider::Postgres);
+        replacing.set_secret("password", SecretString::from("new"));
+        replacing.keep_missing_secrets(&stored);
+        assert_eq!(
+            replacing
+                .secrets()
+                .get("password")
+                .map(|p| p.expose_secret().to_owned()),
+            Some("new".to_owned())
         );
     }
 

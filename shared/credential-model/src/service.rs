@@ -12,7 +12,7 @@ use crate::ports::{
     CredentialRepository, Expected, NewSecret, SecretVault, StoreError, VaultError,
 };
 use crate::secret::{CredentialInput, Settings};
-use crate::tenancy::Caller;
+use crate::tenancy::{Caller, OrgId};
 
 /// A credential to store: its kind, what the client gave, and the family's own attributes.
 #[derive(Debug)]
@@ -20,6 +20,16 @@ pub struct NewCredential {
     pub kind: CredentialKind,
     pub input: CredentialInput,
     pub attributes: Settings,
+}
+
+/// A change to a stored credential: its new settings and attributes, and the secrets that
+/// change. Secrets the input lacks are kept when `keep_missing_secrets` is set (same
+/// provider), dropped otherwise (a new provider brings all of its own).
+#[derive(Debug)]
+pub struct CredentialChange {
+    pub input: CredentialInput,
+    pub attributes: Settings,
+    pub keep_missing_secrets: bool,
 }
 
 pub struct CredentialService<R, V> {
@@ -71,6 +81,80 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         self.repository.get(key).await.map_err(store_error)
     }
 
+    /// Every credential of `organization` whose slot starts with `slot_prefix`.
+    pub async fn list(
+        &self,
+        organization: &OrgId,
+        slot_prefix: &str,
+    ) -> Result<Vec<CredentialRecord>, Error> {
+        self.repository
+            .list(organization, slot_prefix)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Stores a new credential `id` under `key`, which must be free.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        key: RecordKey,
+        id: CredentialId,
+        new: NewCredential,
+    ) -> Result<CredentialRecord, Error> {
+        self.write(caller, key, id, new, Expected::Absent).await
+    }
+
+    /// Changes the credential under `key` in place: same id, same secret (so its ARN stays
+    /// valid for whoever uses it), a new secret version. The new version is staged, the
+    /// metadata written conditionally, and only then is the version made current — so a
+    /// request that loses a race (409) never changes the secret anyone reads.
+    pub async fn update(
+        &self,
+        key: &RecordKey,
+        change: CredentialChange,
+    ) -> Result<CredentialRecord, Error> {
+        let record = self.get(key).await?.ok_or(Error::NotFound)?;
+        let current = self
+            .vault
+            .read_current(&record.secret)
+            .await
+            .map_err(vault_error)?;
+        let CredentialChange {
+            mut input,
+            attributes,
+            keep_missing_secrets,
+        } = change;
+        if keep_missing_secrets {
+            input.keep_missing_secrets(&current.document);
+        }
+        let staged = self
+            .vault
+            .stage(
+                &record.secret,
+                &input.secret_document(),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+            .await
+            .map_err(vault_error)?;
+        let updated = CredentialRecord {
+            provider: input.provider(),
+            settings: input.settings().clone(),
+            attributes,
+            updated_at: now(),
+            version: record.version + 1,
+            ..record.clone()
+        };
+        self.repository
+            .put(&updated, Expected::Version(record.version))
+            .await
+            .map_err(store_error)?;
+        self.vault
+            .promote(&record.secret, &staged, &current.version_id)
+            .await
+            .map_err(vault_error)?;
+        Ok(updated)
+    }
+
     /// Makes `new` the credential stored under `key`, replacing whatever was there. The
     /// replacement gets a new id and a new secret; the previous secret is retired only once
     /// the new metadata is in place, so there is never a moment without a usable credential
@@ -85,7 +169,8 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         let expected = existing
             .as_ref()
             .map_or(Expected::Absent, |e| Expected::Version(e.version));
-        let record = self.write(caller, key, new, expected).await?;
+        let id = CredentialId::generate();
+        let record = self.write(caller, key, id, new, expected).await?;
         if let Some(previous) = existing {
             self.retire(&previous.secret).await;
         }
@@ -109,6 +194,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         self.vault
             .read_current(&record.secret)
             .await
+            .map(|current| current.document)
             .map_err(vault_error)
     }
 
@@ -116,10 +202,10 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         &self,
         caller: &Caller,
         key: RecordKey,
+        id: CredentialId,
         new: NewCredential,
         expected: Expected,
     ) -> Result<CredentialRecord, Error> {
-        let id = CredentialId::generate();
         let document = new.input.secret_document();
         let provider = new.input.provider();
         let secret = self
@@ -187,6 +273,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+    use crate::ports::SecretVersion;
     use crate::provider::Provider;
     use crate::tenancy::{OrgId, Scopes, UserId};
 
@@ -234,11 +321,32 @@ mod tests {
                 _ => Err(StoreError::ConditionFailed),
             }
         }
+
+        async fn list(
+            &self,
+            organization: &OrgId,
+            slot_prefix: &str,
+        ) -> Result<Vec<CredentialRecord>, StoreError> {
+            let mut found: Vec<_> = self
+                .records
+                .lock()
+                .expect("lock")
+                .values()
+                .filter(|r| {
+                    &r.key.organization == organization && r.key.slot.starts_with(slot_prefix)
+                })
+                .cloned()
+                .collect();
+            found.sort_by(|a, b| a.key.slot.cmp(&b.key.slot));
+            Ok(found)
+        }
     }
 
+    /// In-memory vault: the current value of each live secret, plus staged versions.
     #[derive(Default)]
     struct MemoryVault {
-        live: Mutex<HashMap<String, String>>,
+        live: Mutex<HashMap<String, (String, String)>>,
+        staged: Mutex<HashMap<String, String>>,
         retired: Mutex<Vec<String>>,
         unavailable: bool,
     }
@@ -249,20 +357,55 @@ mod tests {
                 return Err(VaultError::Unavailable("down".into()));
             }
             let arn = format!("arn:memory:{}", secret.name);
-            self.live
-                .lock()
-                .expect("lock")
-                .insert(arn.clone(), secret.document.expose_secret().to_owned());
+            self.live.lock().expect("lock").insert(
+                arn.clone(),
+                (
+                    secret.idempotency_token,
+                    secret.document.expose_secret().to_owned(),
+                ),
+            );
             Ok(SecretRef(arn))
         }
 
-        async fn read_current(&self, secret: &SecretRef) -> Result<SecretString, VaultError> {
+        async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
             self.live
                 .lock()
                 .expect("lock")
                 .get(&secret.0)
-                .map(|s| SecretString::from(s.clone()))
+                .map(|(version, value)| SecretVersion {
+                    document: SecretString::from(value.clone()),
+                    version_id: version.clone(),
+                })
                 .ok_or(VaultError::NotFound)
+        }
+
+        async fn stage(
+            &self,
+            _secret: &SecretRef,
+            document: &SecretString,
+            token: &str,
+        ) -> Result<String, VaultError> {
+            self.staged
+                .lock()
+                .expect("lock")
+                .insert(token.to_owned(), document.expose_secret().to_owned());
+            Ok(token.to_owned())
+        }
+
+        async fn promote(
+            &self,
+            secret: &SecretRef,
+            version_id: &str,
+            replacing: &str,
+        ) -> Result<(), VaultError> {
+            let mut live = self.live.lock().expect("lock");
+            let current = live.get_mut(&secret.0).ok_or(VaultError::NotFound)?;
+            if current.0 == replacing
+                && let Some(value) = self.staged.lock().expect("lock").remove(version_id)
+            {
+                *current = (version_id.to_owned(), value);
+            }
+            Ok(())
         }
 
         async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
@@ -369,6 +512,96 @@ mod tests {
             })
         ));
         assert!(service.get(&key()).await.expect("readable").is_none());
+    }
+
+    #[tokio::test]
+    async fn given_a_credential_when_updating_then_same_id_and_secret_new_version() {
+        let service = service();
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        let created = service
+            .create(&caller(), key.clone(), id, postgres("kept"))
+            .await
+            .expect("created");
+        let mut input = CredentialInput::new(Provider::Postgres);
+        input.set("host", "elsewhere");
+        let updated = service
+            .update(
+                &key,
+                CredentialChange {
+                    input,
+                    attributes: Settings::new(),
+                    keep_missing_secrets: true,
+                },
+            )
+            .await
+            .expect("updated");
+        assert_eq!((updated.id, updated.version), (created.id, 2));
+        assert_eq!(updated.secret, created.secret);
+        assert_eq!(updated.created_at, created.created_at);
+        let document = service.secret_document(&updated).await.expect("readable");
+        assert!(document.expose_secret().contains("elsewhere"));
+        assert!(document.expose_secret().contains("\"password\":\"kept\""));
+    }
+
+    #[tokio::test]
+    async fn given_a_lost_race_when_updating_then_conflict_and_the_secret_is_unchanged() {
+        let service = service();
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        let created = service
+            .create(&caller(), key.clone(), id, postgres("before"))
+            .await
+            .expect("created");
+        *service.repository.lose_next_race.lock().expect("lock") = true;
+        let change = CredentialChange {
+            input: postgres("after").input,
+            attributes: Settings::new(),
+            keep_missing_secrets: false,
+        };
+        assert!(matches!(
+            service.update(&key, change).await,
+            Err(Error::Conflict(_))
+        ));
+        let document = service.secret_document(&created).await.expect("readable");
+        assert!(document.expose_secret().contains("before"));
+    }
+
+    #[tokio::test]
+    async fn listing_stays_inside_the_organization_and_prefix() {
+        let service = service();
+        let ids: Vec<_> = (0..3).map(|_| CredentialId::generate()).collect();
+        for id in &ids {
+            let key = RecordKey::item(
+                caller().organization,
+                CredentialKind::GenericCredential,
+                *id,
+            );
+            service
+                .create(&caller(), key, *id, postgres("x"))
+                .await
+                .expect("created");
+        }
+        let other = Caller {
+            organization: OrgId::parse("org_b").expect("valid"),
+            ..caller()
+        };
+        let id = CredentialId::generate();
+        let key = RecordKey::item(
+            other.organization.clone(),
+            CredentialKind::GenericCredential,
+            id,
+        );
+        service
+            .create(&other, key, id, postgres("y"))
+            .await
+            .expect("created");
+        let mine = service
+            .list(&caller().organization, "generic-credential#")
+            .await
+            .expect("listed");
+        assert_eq!(mine.len(), 3);
+        assert!(mine.iter().all(|r| ids.contains(&r.id)));
     }
 
     #[tokio::test]

@@ -251,6 +251,30 @@ pub fn secret_text(value: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// Whether a value is what a client shows instead of a secret (`********`, `[REDACTED]`…).
+/// Sent back, such a value must never overwrite the real secret.
+pub fn is_redaction_placeholder(value: &str) -> bool {
+    let trimmed = value.trim();
+    let masked =
+        trimmed.chars().count() >= 3 && trimmed.chars().all(|c| matches!(c, '*' | '•' | 'x' | 'X'));
+    let word = trimmed
+        .trim_matches(|c| matches!(c, '[' | ']' | '<' | '>' | '(' | ')'))
+        .to_ascii_lowercase();
+    masked || matches!(word.as_str(), "redacted" | "hidden" | "secret" | "masked")
+}
+
+/// A new secret: any non-empty value up to [`MAX_SECRET_LEN`] characters that is not a
+/// redaction placeholder.
+pub fn new_secret_text(value: &str) -> Result<(), Problem> {
+    secret_text(value)?;
+    if is_redaction_placeholder(value) {
+        return Err(Problem::Malformed {
+            expected: "the secret itself, not a redaction placeholder",
+        });
+    }
+    Ok(())
+}
+
 /// The JSON type of a value, as error messages name it.
 fn type_name(value: &Value) -> &'static str {
     match value {
@@ -504,6 +528,27 @@ impl JsonObject {
         }
     }
 
+    /// A secret an update may change: `None` when it is absent, null or a redaction
+    /// placeholder — all of which mean "keep the one stored".
+    pub fn changed_secret(
+        &mut self,
+        name: &str,
+        rule: TextRule,
+        errors: &mut FieldErrors,
+    ) -> Option<SecretString> {
+        let value = self.optional_secret(name, secret_text, errors)?;
+        if is_redaction_placeholder(secrecy::ExposeSecret::expose_secret(&value)) {
+            return None;
+        }
+        match rule(secrecy::ExposeSecret::expose_secret(&value)) {
+            Ok(()) => Some(value),
+            Err(problem) => {
+                errors.push(self.path_of(name), problem);
+                None
+            }
+        }
+    }
+
     /// A required nested object.
     pub fn object(&mut self, name: &str, errors: &mut FieldErrors) -> Option<JsonObject> {
         if !self.contains(name) {
@@ -653,6 +698,37 @@ mod tests {
         let mut errors = FieldErrors::new();
         assert!(body.secret("password", secret_text, &mut errors).is_none());
         assert_eq!(errors.to_string(), "password must not be empty");
+    }
+
+    #[test]
+    fn redaction_placeholders_never_replace_a_secret() {
+        for placeholder in [
+            "********",
+            "[REDACTED]",
+            "<redacted>",
+            "•••••",
+            "xxxx",
+            "REDACTED",
+        ] {
+            assert!(is_redaction_placeholder(placeholder), "{placeholder}");
+            assert!(new_secret_text(placeholder).is_err(), "{placeholder}");
+            let mut body = object(json!({ "password": placeholder }));
+            let mut errors = FieldErrors::new();
+            assert!(
+                body.changed_secret("password", secret_text, &mut errors)
+                    .is_none()
+            );
+            assert!(errors.is_empty());
+        }
+        for real in ["hunter2", "p*ssword", "x", "my secret"] {
+            assert!(!is_redaction_placeholder(real), "{real}");
+        }
+        let mut body = object(json!({ "password": "new-one" }));
+        let mut errors = FieldErrors::new();
+        assert!(
+            body.changed_secret("password", secret_text, &mut errors)
+                .is_some()
+        );
     }
 
     #[test]
