@@ -11,7 +11,7 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
     Ok(serve(request, Scope::Write, shape::error, async |call, request| {
         let new = request::parse(json_body(&request)?)?;
         let key = active_connection(call.caller.organization.clone());
-        let record = deps.credentials.replace(&call.caller, key, new).await?;
+        let record = deps.store.credentials.replace(&call.caller, key, new).await?;
         tracing::info!(connection_id = %record.id, provider = %record.provider, version = record.version,
             "warehouse connection stored");
         Ok(json_response(StatusCode::CREATED, &shape::created(&record, &call.info)))

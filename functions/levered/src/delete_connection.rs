@@ -15,7 +15,7 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
         shape::error,
         async |call, _request| {
             let key = active_connection(call.caller.organization.clone());
-            let record = deps.credentials.delete(&key).await?;
+            let record = deps.store.credentials.delete(&key).await?;
             tracing::info!(connection_id = %record.id, "warehouse connection deleted");
             Ok(empty_response(StatusCode::NO_CONTENT))
         },

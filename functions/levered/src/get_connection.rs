@@ -17,7 +17,7 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
         shape::error,
         async |call, _request| {
             let key = active_connection(call.caller.organization.clone());
-            let record = deps.credentials.get(&key).await?;
+            let record = deps.store.credentials.get(&key).await?;
             Ok(json_response(
                 StatusCode::OK,
                 &json!({

@@ -18,9 +18,9 @@ pub mod test_connection;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use credential_model::{CredentialKind, CredentialService, OrgId, RecordKey};
+use credential_model::{CredentialKind, OrgId, RecordKey};
 use strongroom_aws::config::ConfigError;
-use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
+use strongroom_aws::{Store, StoreSettings};
 use strongroom_connectors::DatabaseTester;
 
 /// How long a connection test may take, connect and query together.
@@ -28,7 +28,7 @@ pub const CONNECTION_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the Levered handlers need, built once per sandbox.
 pub struct Deps {
-    pub credentials: CredentialService<DynamoRepository, SecretsManagerVault>,
+    pub store: Store,
     pub tester: DatabaseTester,
 }
 
@@ -43,10 +43,7 @@ pub enum InitError {
 impl Deps {
     pub fn new(sdk: &SdkConfig, store: &StoreSettings) -> Result<Self, InitError> {
         Ok(Deps {
-            credentials: CredentialService::new(
-                DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &store.table),
-                SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(sdk), store),
-            ),
+            store: Store::new(sdk, store),
             tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT)?,
         })
     }
@@ -61,17 +58,4 @@ impl Deps {
 /// Where an organization's active connection lives.
 fn active_connection(organization: OrgId) -> RecordKey {
     RecordKey::singleton(organization, CredentialKind::WarehouseConnection)
-}
-
-/// Runs a Levered handler as a Lambda function.
-#[macro_export]
-macro_rules! lambda_main {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            strongroom_aws::logging::init();
-            let deps = levered::Deps::from_env().await?;
-            lambda_http::run(lambda_http::service_fn(|request| $handler(&deps, request))).await
-        }
-    };
 }

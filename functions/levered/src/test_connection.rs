@@ -18,10 +18,15 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lam
         shape::test_error,
         async |call, _request| {
             let key = active_connection(call.caller.organization.clone());
-            let record = deps.credentials.get(&key).await?.ok_or(Error::NotFound)?;
+            let record = deps
+                .store
+                .credentials
+                .get(&key)
+                .await?
+                .ok_or(Error::NotFound)?;
             // Say so before touching the secret when this provider cannot be tested at all.
             let outcome = if deps.tester.supports(record.provider) {
-                let document = deps.credentials.secret_document(&record).await?;
+                let document = deps.store.credentials.secret_document(&record).await?;
                 deps.tester.test(record.provider, &document).await
             } else {
                 TestOutcome::Failed(TestFailure {

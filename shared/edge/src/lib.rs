@@ -36,3 +36,18 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
     *response.status_mut() = status;
     response
 }
+
+/// The `main` of a route's Lambda binary: logging, the family's dependencies built once
+/// (`$deps::from_env()`), then `$handler(&deps, request)` for every request. The binary's
+/// crate depends on `lambda_http`, `strongroom_aws` and `tokio`.
+#[macro_export]
+macro_rules! lambda_main {
+    ($deps:ty, $handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            strongroom_aws::logging::init();
+            let deps = <$deps>::from_env().await?;
+            lambda_http::run(lambda_http::service_fn(|request| $handler(&deps, request))).await
+        }
+    };
+}

@@ -1,2 +1,2 @@
 //! Lambda entry point for `levered::create_connection`.
-levered::lambda_main!(levered::create_connection::handle);
+strongroom_edge::lambda_main!(levered::Deps, levered::create_connection::handle);

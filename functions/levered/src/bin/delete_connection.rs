@@ -1,2 +1,2 @@
 //! Lambda entry point for `levered::delete_connection`.
-levered::lambda_main!(levered::delete_connection::handle);
+strongroom_edge::lambda_main!(levered::Deps, levered::delete_connection::handle);

@@ -1,2 +1,2 @@
 //! Lambda entry point for `levered::get_connection`.
-levered::lambda_main!(levered::get_connection::handle);
+strongroom_edge::lambda_main!(levered::Deps, levered::get_connection::handle);

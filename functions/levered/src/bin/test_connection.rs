@@ -1,2 +1,2 @@
 //! Lambda entry point for `levered::test_connection`.
-levered::lambda_main!(levered::test_connection::handle);
+strongroom_edge::lambda_main!(levered::Deps, levered::test_connection::handle);
