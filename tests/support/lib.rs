@@ -151,7 +151,22 @@ impl Harness {
         token: Option<&str>,
         body: Body<'_>,
     ) -> Reply {
+        self.send_with_headers(method, path, token, &[], body).await
+    }
+
+    /// A request with extra headers (`X-Workspace-Id`…).
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
@@ -194,6 +209,11 @@ impl Harness {
 
     pub async fn post_empty(&self, path: &str, token: &str) -> Reply {
         self.send(Method::POST, path, Some(token), Body::None).await
+    }
+
+    /// A request with a JSON body and any method (`PATCH`, `PUT`…).
+    pub async fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(method, path, Some(token), Body::Json(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {

@@ -32,26 +32,18 @@ pub struct Deps {
     pub tester: DatabaseTester,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("TLS set-up failed: {0}")]
-    Tls(#[from] rustls::Error),
-}
-
 impl Deps {
-    pub fn new(sdk: &SdkConfig, store: &StoreSettings) -> Result<Self, InitError> {
-        Ok(Deps {
+    pub fn new(sdk: &SdkConfig, store: &StoreSettings) -> Self {
+        Deps {
             store: Store::new(sdk, store),
-            tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT)?,
-        })
+            tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
+        }
     }
 
     /// Reads the configuration the template sets and builds the clients.
-    pub async fn from_env() -> Result<Self, InitError> {
+    pub async fn from_env() -> Result<Self, ConfigError> {
         let store = StoreSettings::from_env()?;
-        Deps::new(&strongroom_aws::sdk_config().await, &store)
+        Ok(Deps::new(&strongroom_aws::sdk_config().await, &store))
     }
 }
 

@@ -29,7 +29,7 @@ async fn deps() -> Option<Deps> {
         recovery_window_days: 7,
         secret_prefix: "strongroom".into(),
     };
-    Some(Deps::new(&sdk, &store).expect("deps"))
+    Some(Deps::new(&sdk, &store))
 }
 
 fn fixture(json: &str) -> Request {

@@ -5,6 +5,7 @@
 mod postgres;
 mod tls;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use credential_model::Provider;
@@ -14,16 +15,17 @@ use secrecy::SecretString;
 /// Tests connections to the providers Strongroom can reach from a Lambda today.
 pub struct DatabaseTester {
     timeout: Duration,
-    tls: tls::TlsConfigs,
+    /// Built on the first test, not at init: most functions that hold a tester never test.
+    tls: OnceLock<Result<tls::TlsConfigs, rustls::Error>>,
 }
 
 impl DatabaseTester {
     /// A tester that gives up on a connection after `timeout` (connect plus query).
-    pub fn new(timeout: Duration) -> Result<Self, rustls::Error> {
-        Ok(DatabaseTester {
+    pub fn new(timeout: Duration) -> Self {
+        DatabaseTester {
             timeout,
-            tls: tls::TlsConfigs::new()?,
-        })
+            tls: OnceLock::new(),
+        }
     }
 }
 
@@ -34,7 +36,14 @@ impl ConnectionTester for DatabaseTester {
 
     async fn test(&self, provider: Provider, document: &SecretString) -> TestOutcome {
         match provider {
-            Provider::Postgres => postgres::test(document, self.timeout, &self.tls).await,
+            Provider::Postgres => match self.tls.get_or_init(tls::TlsConfigs::new) {
+                Ok(tls) => postgres::test(document, self.timeout, tls).await,
+                Err(error) => TestOutcome::Failed(TestFailure {
+                    kind: FailureKind::Tls,
+                    origin: Origin::Strongroom,
+                    detail: format!("TLS could not be set up: {error}"),
+                }),
+            },
             other => TestOutcome::Failed(TestFailure {
                 kind: FailureKind::Unsupported,
                 origin: Origin::Strongroom,

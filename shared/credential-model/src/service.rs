@@ -114,6 +114,17 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         change: CredentialChange,
     ) -> Result<CredentialRecord, Error> {
         let record = self.get(key).await?.ok_or(Error::NotFound)?;
+        self.update_from(&record, change).await
+    }
+
+    /// `update` for a caller that read `record` itself to merge a partial change into it: the
+    /// write is conditional on the version it read, so a change it never saw is not silently
+    /// overwritten (409 instead).
+    pub async fn update_from(
+        &self,
+        record: &CredentialRecord,
+        change: CredentialChange,
+    ) -> Result<CredentialRecord, Error> {
         let current = self
             .vault
             .read_current(&record.secret)
@@ -565,6 +576,33 @@ mod tests {
         ));
         let document = service.secret_document(&created).await.expect("readable");
         assert!(document.expose_secret().contains("before"));
+    }
+
+    #[tokio::test]
+    async fn given_a_stale_read_when_updating_from_it_then_conflict_and_nothing_changes() {
+        let service = service();
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        let stale = service
+            .create(&caller(), key.clone(), id, postgres("first"))
+            .await
+            .expect("created");
+        let change = |password: &str| CredentialChange {
+            input: postgres(password).input,
+            attributes: Settings::new(),
+            keep_missing_secrets: false,
+        };
+        let newer = service
+            .update_from(&stale, change("second"))
+            .await
+            .expect("updated");
+        assert!(matches!(
+            service.update_from(&stale, change("third")).await,
+            Err(Error::Conflict(_))
+        ));
+        let document = service.secret_document(&newer).await.expect("readable");
+        assert!(document.expose_secret().contains("second"));
+        assert_eq!(service.get(&key).await.expect("readable"), Some(newer));
     }
 
     #[tokio::test]

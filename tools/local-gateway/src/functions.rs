@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response};
-use strongroom_aws::StoreSettings;
+use strongroom_aws::{Store, StoreSettings};
 use strongroom_local_stack::LocalStack;
 
 pub(crate) type HandlerFuture =
@@ -17,14 +17,14 @@ pub(crate) type Handler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
 pub struct Functions {
     pub(crate) authorizer: Arc<authorizer::Deps>,
     levered: Arc<levered::Deps>,
+    /// What the Lightdash and Mielto functions need: the credential store alone.
+    store: Arc<Store>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error("authorizer: {0}")]
     Authorizer(#[from] authorizer::InitError),
-    #[error("levered: {0}")]
-    Levered(#[from] levered::InitError),
 }
 
 /// Wraps `handler(&deps, request)` as a boxed handler owning its deps.
@@ -59,7 +59,8 @@ impl Functions {
         };
         Ok(Functions {
             authorizer: Arc::new(authorizer::Deps::load(sdk, &authorizer_settings).await?),
-            levered: Arc::new(levered::Deps::new(sdk, &store)?),
+            levered: Arc::new(levered::Deps::new(sdk, &store)),
+            store: Arc::new(Store::new(sdk, &store)),
         })
     }
 
@@ -74,6 +75,13 @@ impl Functions {
             "levered-delete-connection" => {
                 handler!(self.levered, levered::delete_connection::handle)
             }
+            // ---- Lightdash family
+            // ---- Mielto family
+            "mielto-create-credential" => handler!(self.store, mielto::create_credential::handle),
+            "mielto-list-credentials" => handler!(self.store, mielto::list_credentials::handle),
+            "mielto-get-credential" => handler!(self.store, mielto::get_credential::handle),
+            "mielto-update-credential" => handler!(self.store, mielto::update_credential::handle),
+            "mielto-delete-credential" => handler!(self.store, mielto::delete_credential::handle),
             _ => return None,
         })
     }
