@@ -16,6 +16,9 @@ token:
 build: ## sam build (release binaries through cargo-lambda from .venv)
 	./scripts/sam-build
 
+bench: ## Release binaries run as Lambda runs them: size, cold init, latency, memory, AWS calls
+	./scripts/bench
+
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,109 @@
+//! A proxy in front of moto that counts AWS calls by operation, so the bench can say how many
+//! calls each request makes.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Clone)]
+struct Upstream {
+    base: String,
+    client: reqwest::Client,
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+pub struct CountingProxy {
+    pub addr: SocketAddr,
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+/// The operation a request names: JSON protocols say it in `x-amz-target`.
+fn operation(headers: &HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+        .unwrap_or_else(|| "other".to_owned())
+}
+
+async fn forward(
+    State(upstream): State<Upstream>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Ok(mut calls) = upstream.calls.lock() {
+        *calls.entry(operation(&headers)).or_default() += 1;
+    }
+    let url = format!(
+        "{}{}",
+        upstream.base,
+        uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut request = upstream.client.request(method, url).body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(reply) => {
+            let status = reply.status();
+            let headers = reply.headers().clone();
+            let body = reply.bytes().await.unwrap_or_default();
+            let mut response = (status, body).into_response();
+            for (name, value) in &headers {
+                if name != "content-length" && name != "transfer-encoding" {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+impl CountingProxy {
+    pub async fn start(upstream: &str) -> std::io::Result<CountingProxy> {
+        let calls = Arc::new(Mutex::new(BTreeMap::new()));
+        let app = Router::new().fallback(forward).with_state(Upstream {
+            base: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            calls: calls.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(CountingProxy { addr, calls })
+    }
+
+    /// Calls counted so far, by operation.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// The calls made between two snapshots, as `Operation×n` in order.
+pub fn difference(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> (u64, String) {
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for (operation, count) in after {
+        let made = count - before.get(operation).copied().unwrap_or(0);
+        if made > 0 {
+            total += made;
+            parts.push(if made == 1 {
+                operation.clone()
+            } else {
+                format!("{operation}×{made}")
+            });
+        }
+    }
+    (total, parts.join(" "))
+}
