@@ -582,7 +582,7 @@ pub(crate) fn credential_key(caller: &Caller, request: &Request) -> Option<Recor
 
 /// The slot prefix of every Mielto credential of an organization.
 pub(crate) fn credentials_prefix() -> String {
-    format!("{}#", CredentialKind::GenericCredential)
+    RecordKey::items_prefix(CredentialKind::GenericCredential)
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ impl RecordKey {
     ) -> Self {
         RecordKey {
             organization,
-            slot: format!("{kind}#{owner}#{id}"),
+            slot: format!("{}{id}", Self::owned_prefix(kind, owner)),
         }
     }
 
@@ -110,8 +110,18 @@ impl RecordKey {
     pub fn item(organization: OrgId, kind: CredentialKind, id: CredentialId) -> Self {
         RecordKey {
             organization,
-            slot: format!("{kind}#{id}"),
+            slot: format!("{}{id}", Self::items_prefix(kind)),
         }
+    }
+
+    /// The slot prefix of every credential `owner` has of `kind`: what lists them.
+    pub fn owned_prefix(kind: CredentialKind, owner: &UserId) -> String {
+        format!("{kind}#{owner}#")
+    }
+
+    /// The slot prefix of every credential of `kind` of an organization (owned ones included).
+    pub fn items_prefix(kind: CredentialKind) -> String {
+        format!("{kind}#")
     }
 }
 
@@ -173,6 +183,23 @@ mod tests {
         assert_eq!(
             RecordKey::owned(org.clone(), kind, &user, id).slot,
             format!("user-warehouse-credential#user_a#{id}")
+        );
+        assert!(
+            RecordKey::owned(org.clone(), kind, &user, id)
+                .slot
+                .starts_with(&RecordKey::owned_prefix(kind, &user))
+        );
+        assert!(
+            !RecordKey::owned(org.clone(), kind, &user, id)
+                .slot
+                .starts_with(&RecordKey::owned_prefix(
+                    kind,
+                    &UserId::parse("user").expect("valid")
+                ))
+        );
+        assert_eq!(
+            RecordKey::item(org.clone(), CredentialKind::GenericCredential, id).slot,
+            format!("generic-credential#{id}")
         );
         assert_eq!(
             RecordKey::singleton(org, CredentialKind::WarehouseConnection).slot,

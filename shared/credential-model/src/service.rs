@@ -125,16 +125,23 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         record: &CredentialRecord,
         change: CredentialChange,
     ) -> Result<CredentialRecord, Error> {
-        let current = self
-            .vault
-            .read_current(&record.secret)
-            .await
-            .map_err(vault_error)?;
         let CredentialChange {
             mut input,
             attributes,
             keep_missing_secrets,
         } = change;
+        let secret_unchanged = keep_missing_secrets
+            && input.secrets().is_empty()
+            && input.provider() == record.provider
+            && input.settings() == &record.settings;
+        if secret_unchanged {
+            return self.update_attributes(record, attributes).await;
+        }
+        let current = self
+            .vault
+            .read_current(&record.secret)
+            .await
+            .map_err(vault_error)?;
         if keep_missing_secrets {
             input.keep_missing_secrets(&current.document);
         }
@@ -163,6 +170,26 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             .promote(&record.secret, &staged, &current.version_id)
             .await
             .map_err(vault_error)?;
+        Ok(updated)
+    }
+
+    /// Changes only the family's attributes of `record` (a rename, a status): the secret is left
+    /// alone, so nothing but the metadata is written, conditionally on the version read.
+    pub async fn update_attributes(
+        &self,
+        record: &CredentialRecord,
+        attributes: Settings,
+    ) -> Result<CredentialRecord, Error> {
+        let updated = CredentialRecord {
+            attributes,
+            updated_at: now(),
+            version: record.version + 1,
+            ..record.clone()
+        };
+        self.repository
+            .put(&updated, Expected::Version(record.version))
+            .await
+            .map_err(store_error)?;
         Ok(updated)
     }
 
@@ -603,6 +630,45 @@ mod tests {
         let document = service.secret_document(&newer).await.expect("readable");
         assert!(document.expose_secret().contains("second"));
         assert_eq!(service.get(&key).await.expect("readable"), Some(newer));
+    }
+
+    #[tokio::test]
+    async fn given_a_change_of_attributes_only_then_the_secret_is_not_touched() {
+        let service = service();
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        let created = service
+            .create(&caller(), key.clone(), id, postgres("kept"))
+            .await
+            .expect("created");
+        let mut input = CredentialInput::new(Provider::Postgres);
+        input.set("host", "db").set("port", 5432u16);
+        let mut attributes = Settings::new();
+        attributes.insert("name".into(), "renamed".into());
+        let updated = service
+            .update_from(
+                &created,
+                CredentialChange {
+                    input,
+                    attributes: attributes.clone(),
+                    keep_missing_secrets: true,
+                },
+            )
+            .await
+            .expect("updated");
+        assert_eq!((updated.version, &updated.attributes), (2, &attributes));
+        let current = service
+            .vault
+            .read_current(&created.secret)
+            .await
+            .expect("readable");
+        assert_eq!(current.version_id, id.to_string(), "no new secret version");
+        assert!(matches!(
+            service.update_attributes(&created, Settings::new()).await,
+            Err(Error::Conflict(_))
+        ));
+        let document = service.secret_document(&updated).await.expect("readable");
+        assert!(document.expose_secret().contains("\"password\":\"kept\""));
     }
 
     #[tokio::test]
