@@ -275,6 +275,44 @@ impl Harness {
         }
     }
 
+    /// A secret's document at `AWSCURRENT`.
+    pub async fn current_secret(&self, arn: &str) -> Value {
+        let value = self
+            .secrets()
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .expect("the secret reads");
+        serde_json::from_str(value.secret_string().expect("a string secret")).expect("JSON")
+    }
+
+    /// A secret's name, KMS key and tags.
+    pub async fn describe_secret(&self, arn: &str) -> SecretDescription {
+        let described = self
+            .secrets()
+            .describe_secret()
+            .secret_id(arn)
+            .send()
+            .await
+            .expect("describe");
+        SecretDescription {
+            name: described.name().unwrap_or_default().to_owned(),
+            kms_key_id: described.kms_key_id().unwrap_or_default().to_owned(),
+            tags: described
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
     }
@@ -292,6 +330,23 @@ impl Harness {
             !self.table_dump().await.contains(secret),
             "a DynamoDB item holds the secret"
         );
+    }
+}
+
+/// What Secrets Manager says of a secret, besides its value.
+#[derive(Debug)]
+pub struct SecretDescription {
+    pub name: String,
+    pub kms_key_id: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl SecretDescription {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -1,13 +1,10 @@
 //! The Levered handlers, called directly with the fixtures in `events/`, against moto and the
 //! PostgreSQL on 127.0.0.1:5432.
 
-use lambda_http::{Body, Request, Response};
 use levered::{Deps, create_connection, delete_connection, get_connection, test_connection};
-use secrecy::SecretString;
 use serde_json::Value;
 use strongroom_aws::StoreSettings;
-use strongroom_local_stack::testing::{self, unique_suffix};
-use strongroom_local_stack::{Template, provision, template_path};
+use strongroom_local_stack::testing::{self, body_json as body, fixture, fixture_with};
 
 const CREATE: &str = include_str!("../../../events/levered-create-connection.json");
 const GET: &str = include_str!("../../../events/levered-get-connection.json");
@@ -18,37 +15,11 @@ const DELETE: &str = include_str!("../../../events/levered-delete-connection.jso
 async fn deps() -> Option<Deps> {
     testing::moto()?;
     let sdk = strongroom_aws::sdk_config().await;
-    let template = Template::load(&template_path()).expect("template");
-    let key = SecretString::from(format!("{}-signing-key", unique_suffix()).repeat(3));
-    let stack = provision(&sdk, &template, &unique_suffix(), &key)
-        .await
-        .expect("stack in moto");
-    let store = StoreSettings {
-        table: stack.table,
-        kms_key_id: stack.kms_key_arn,
-        recovery_window_days: 7,
-        secret_prefix: "strongroom".into(),
-    };
-    Some(Deps::new(&sdk, &store))
-}
-
-fn fixture(json: &str) -> Request {
-    lambda_http::request::from_str(json).expect("the fixture is an API Gateway v2 event")
-}
-
-/// A fixture with one change to its event.
-fn fixture_with(json: &str, edit: impl FnOnce(&mut Value)) -> Request {
-    let mut event: Value = serde_json::from_str(json).expect("JSON fixture");
-    edit(&mut event);
-    fixture(&event.to_string())
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
-        _ => Value::Null,
-    }
+    let stack = testing::fresh_stack(&sdk).await;
+    Some(Deps::new(
+        &sdk,
+        &StoreSettings::with_defaults(stack.table, stack.kms_key_arn),
+    ))
 }
 
 fn machine_postgres_is_up() -> bool {

@@ -1,14 +1,12 @@
 //! The Mielto handlers, called directly with the fixtures in `events/`, against moto.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use mielto::{
     create_credential, delete_credential, get_credential, list_credentials, update_credential,
 };
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use strongroom_aws::{Store, StoreSettings};
-use strongroom_local_stack::testing::{self, unique_suffix};
-use strongroom_local_stack::{Template, provision, template_path};
+use strongroom_local_stack::testing::{self, body_json as body, fixture, fixture_with};
 
 const CREATE: &str = include_str!("../../../events/mielto-create-credential.json");
 const LIST: &str = include_str!("../../../events/mielto-list-credentials.json");
@@ -20,31 +18,11 @@ const DELETE: &str = include_str!("../../../events/mielto-delete-credential.json
 async fn store() -> Option<Store> {
     testing::moto()?;
     let sdk = strongroom_aws::sdk_config().await;
-    let template = Template::load(&template_path()).expect("template");
-    let key = SecretString::from(format!("{}-signing-key", unique_suffix()).repeat(3));
-    let stack = provision(&sdk, &template, &unique_suffix(), &key)
-        .await
-        .expect("stack in moto");
+    let stack = testing::fresh_stack(&sdk).await;
     Some(Store::new(
         &sdk,
-        &StoreSettings {
-            table: stack.table,
-            kms_key_id: stack.kms_key_arn,
-            recovery_window_days: 7,
-            secret_prefix: "strongroom".into(),
-        },
+        &StoreSettings::with_defaults(stack.table, stack.kms_key_arn),
     ))
-}
-
-fn fixture(json: &str) -> Request {
-    lambda_http::request::from_str(json).expect("the fixture is an API Gateway v2 event")
-}
-
-/// A fixture with one change to its event.
-fn fixture_with(json: &str, edit: impl FnOnce(&mut Value)) -> Request {
-    let mut event: Value = serde_json::from_str(json).expect("JSON fixture");
-    edit(&mut event);
-    fixture(&event.to_string())
 }
 
 /// A fixture of a single credential's route, naming credential `id`.
@@ -53,14 +31,6 @@ fn for_credential(json: &str, id: &str) -> Request {
         event["pathParameters"]["credential_id"] = id.into();
         event["rawPath"] = format!("/api/v1/credentials/{id}").into();
     })
-}
-
-fn body(response: &Response<Body>) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
-        _ => Value::Null,
-    }
 }
 
 #[tokio::test]

@@ -76,6 +76,16 @@ impl StoreSettings {
     pub const DEFAULT_RECOVERY_WINDOW_DAYS: i64 = 7;
     pub const DEFAULT_SECRET_PREFIX: &str = "strongroom";
 
+    /// A table and key with the default recovery window and secret prefix: the local stack's.
+    pub fn with_defaults(table: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
+        StoreSettings {
+            table: table.into(),
+            kms_key_id: kms_key_id.into(),
+            recovery_window_days: Self::DEFAULT_RECOVERY_WINDOW_DAYS,
+            secret_prefix: Self::DEFAULT_SECRET_PREFIX.to_owned(),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         let recovery_window_days = match std::env::var(RECOVERY_WINDOW_ENV) {
             Err(_) => Self::DEFAULT_RECOVERY_WINDOW_DAYS,

@@ -2,7 +2,12 @@
 //! test run outside it skips what it cannot reach, except in CI (`CI=true`), where a missing
 //! service fails the test instead of skipping it.
 
+use aws_config::SdkConfig;
+use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::{LocalStack, Template, provision, template_path};
 
 /// Whether this is a CI run, where nothing may be skipped.
 pub fn in_ci() -> bool {
@@ -60,4 +65,39 @@ pub fn scram_postgres() -> Option<ScramPostgres> {
 /// A fresh name suffix, so each test has its own resources in a shared moto.
 pub fn unique_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// A fresh stack of this checkout's template in moto, so each test has its own table, key and
+/// signing-key secret.
+pub async fn fresh_stack(sdk: &SdkConfig) -> LocalStack {
+    let template = Template::load(&template_path()).expect("the template loads");
+    let key = SecretString::from(format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    provision(sdk, &template, &unique_suffix(), &key)
+        .await
+        .expect("the stack provisions in moto")
+}
+
+/// An API Gateway event from `events/`, as the handler receives it.
+pub fn fixture(json: &str) -> Request {
+    lambda_http::request::from_str(json).expect("the fixture is an API Gateway v2 event")
+}
+
+/// A fixture with a change to its event.
+pub fn fixture_with(json: &str, edit: impl FnOnce(&mut Value)) -> Request {
+    let mut event: Value = serde_json::from_str(json).expect("a JSON fixture");
+    edit(&mut event);
+    fixture(&event.to_string())
+}
+
+/// A handler's JSON body (`null` when it has none).
+pub fn body_json(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
+        _ => Value::Null,
+    }
 }
