@@ -46,12 +46,7 @@ impl Functions {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, InitError> {
-        let store = StoreSettings {
-            table: stack.table.clone(),
-            kms_key_id: stack.kms_key_arn.clone(),
-            recovery_window_days: StoreSettings::DEFAULT_RECOVERY_WINDOW_DAYS,
-            secret_prefix: StoreSettings::DEFAULT_SECRET_PREFIX.to_owned(),
-        };
+        let store = StoreSettings::with_defaults(&stack.table, &stack.kms_key_arn);
         let authorizer_settings = authorizer::AuthorizerSettings {
             key_secret: stack.token_key_secret.clone(),
             issuer: issuer.to_owned(),
@@ -75,8 +70,18 @@ impl Functions {
             "levered-delete-connection" => {
                 handler!(self.levered, levered::delete_connection::handle)
             }
-            // ---- Lightdash family
-            // ---- Mielto family
+            "lightdash-create-credentials" => {
+                handler!(self.store, lightdash::create_credentials::handle)
+            }
+            "lightdash-list-credentials" => {
+                handler!(self.store, lightdash::list_credentials::handle)
+            }
+            "lightdash-update-credentials" => {
+                handler!(self.store, lightdash::update_credentials::handle)
+            }
+            "lightdash-delete-credentials" => {
+                handler!(self.store, lightdash::delete_credentials::handle)
+            }
             "mielto-create-credential" => handler!(self.store, mielto::create_credential::handle),
             "mielto-list-credentials" => handler!(self.store, mielto::list_credentials::handle),
             "mielto-get-credential" => handler!(self.store, mielto::get_credential::handle),
