@@ -652,6 +652,7 @@ mod tests {
             settings: new.input.settings().clone(),
             attributes: new.attributes,
             secret: SecretRef("arn:secret".into()),
+            secret_version: "v1".into(),
             created_by: owner,
             created_at: at,
             updated_at: at,

@@ -181,6 +181,7 @@ mod tests {
             settings,
             attributes: Settings::from([(NAME.to_owned(), SettingValue::from("mine"))]),
             secret: SecretRef("arn:secret".into()),
+            secret_version: "v1".into(),
             created_by: owner,
             created_at: at,
             updated_at: at,

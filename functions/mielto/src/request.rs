@@ -933,6 +933,7 @@ mod tests {
             settings: Settings::new(),
             attributes: new.attributes,
             secret: credential_model::SecretRef("arn:secret".into()),
+            secret_version: "v1".into(),
             created_by: UserId::parse("user_a").expect("user"),
             created_at: NOW,
             updated_at: NOW,

@@ -418,6 +418,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), SettingValue::from(*v)))
                 .collect(),
             secret: SecretRef("arn:secret".into()),
+            secret_version: "v1".into(),
             created_by: UserId::parse("user_a").expect("user"),
             created_at: datetime!(2026-03-28 13:00:00 UTC),
             updated_at: datetime!(2026-03-28 13:30:00 UTC),

@@ -111,6 +111,10 @@ fn to_item(record: &CredentialRecord) -> Item {
             settings_attribute(&record.attributes),
         ),
         ("secret_arn".to_owned(), text(record.secret.0.clone())),
+        (
+            "secret_version".to_owned(),
+            text(record.secret_version.clone()),
+        ),
         ("created_by".to_owned(), text(record.created_by.to_string())),
         ("created_at".to_owned(), text(rfc3339(record.created_at))),
         ("updated_at".to_owned(), text(rfc3339(record.updated_at))),
@@ -197,6 +201,7 @@ fn from_item(key: &RecordKey, item: &Item) -> Result<CredentialRecord, StoreErro
         settings: reader.settings("settings")?,
         attributes: reader.settings("attributes")?,
         secret: SecretRef(reader.text("secret_arn")?.to_owned()),
+        secret_version: reader.text("secret_version")?.to_owned(),
         created_by: reader.parsed("created_by", UserId::parse)?,
         created_at: reader.timestamp("created_at")?,
         updated_at: reader.timestamp("updated_at")?,

@@ -1,5 +1,7 @@
 //! Secret material in Secrets Manager: one secret per credential, encrypted with the project's
-//! KMS key, tagged with its tenant, read only at the `AWSCURRENT` stage.
+//! KMS key, tagged with its tenant. Readers read the `AWSCURRENT` stage; a change merges from
+//! the version its metadata names and moves `AWSCURRENT` with `UpdateSecretVersionStage`, whose
+//! `RemoveFromVersionId` makes the move a compare-and-swap.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
@@ -7,7 +9,7 @@ use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
 use aws_sdk_secretsmanager::operation::update_secret_version_stage::UpdateSecretVersionStageError;
 use aws_sdk_secretsmanager::types::Tag;
 use credential_model::SecretRef;
-use credential_model::ports::{NewSecret, SecretVault};
+use credential_model::ports::{CreatedSecret, NewSecret, SecretVault};
 pub use credential_model::ports::{SecretVersion, VaultError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -43,12 +45,27 @@ where
 
 /// The current value (stage `AWSCURRENT`) of the secret `id` (a name or an ARN).
 pub async fn current_value(client: &Client, id: &str) -> Result<SecretVersion, VaultError> {
-    let result = client
-        .get_secret_value()
-        .secret_id(id)
-        .version_stage(CURRENT_STAGE)
-        .send()
-        .await;
+    read_value(client, id, Version::Stage(CURRENT_STAGE)).await
+}
+
+/// Which version of a secret to read.
+enum Version<'a> {
+    Stage(&'a str),
+    Id(&'a str),
+}
+
+async fn read_value(
+    client: &Client,
+    id: &str,
+    version: Version<'_>,
+) -> Result<SecretVersion, VaultError> {
+    let request = client.get_secret_value().secret_id(id);
+    let result = match version {
+        Version::Stage(stage) => request.version_stage(stage),
+        Version::Id(version_id) => request.version_id(version_id),
+    }
+    .send()
+    .await;
     match result {
         Ok(output) => match (output.secret_string, output.version_id) {
             (Some(document), Some(version_id)) => Ok(SecretVersion {
@@ -87,7 +104,7 @@ where
 }
 
 impl SecretVault for SecretsManagerVault {
-    async fn create(&self, secret: NewSecret<'_>) -> Result<SecretRef, VaultError> {
+    async fn create(&self, secret: NewSecret<'_>) -> Result<CreatedSecret, VaultError> {
         let tags = secret
             .tags
             .into_iter()
@@ -105,14 +122,27 @@ impl SecretVault for SecretsManagerVault {
             .send()
             .await
             .map_err(unavailable)?;
-        output
-            .arn
-            .map(SecretRef)
-            .ok_or_else(|| VaultError::Unavailable("CreateSecret returned no ARN".into()))
+        match (output.arn, output.version_id) {
+            (Some(arn), Some(version_id)) => Ok(CreatedSecret {
+                secret: SecretRef(arn),
+                version_id,
+            }),
+            _ => Err(VaultError::Unavailable(
+                "CreateSecret returned no ARN or version".into(),
+            )),
+        }
     }
 
     async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
         current_value(&self.client, &secret.0).await
+    }
+
+    async fn read_version(
+        &self,
+        secret: &SecretRef,
+        version_id: &str,
+    ) -> Result<SecretVersion, VaultError> {
+        read_value(&self.client, &secret.0, Version::Id(version_id)).await
     }
 
     async fn stage(
@@ -136,26 +166,59 @@ impl SecretVault for SecretsManagerVault {
             .ok_or_else(|| VaultError::Unavailable("PutSecretValue returned no version".into()))
     }
 
-    async fn promote(
+    async fn current_version(&self, secret: &SecretRef) -> Result<String, VaultError> {
+        let output = self
+            .client
+            .describe_secret()
+            .secret_id(&secret.0)
+            .send()
+            .await
+            .map_err(|error| {
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    VaultError::NotFound
+                } else {
+                    unavailable(error)
+                }
+            })?;
+        output
+            .version_ids_to_stages
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == CURRENT_STAGE))
+            .map(|(version_id, _)| version_id)
+            .ok_or_else(|| VaultError::Unavailable("the secret has no current version".into()))
+    }
+
+    async fn move_current(
         &self,
         secret: &SecretRef,
-        version_id: &str,
-        replacing: &str,
-    ) -> Result<(), VaultError> {
+        to: &str,
+        from: &str,
+    ) -> Result<bool, VaultError> {
         let result = self
             .client
             .update_secret_version_stage()
             .secret_id(&secret.0)
             .version_stage(CURRENT_STAGE)
-            .move_to_version_id(version_id)
-            .remove_from_version_id(replacing)
+            .move_to_version_id(to)
+            .remove_from_version_id(from)
             .send()
             .await;
-        // `replacing` no longer holds AWSCURRENT: a later write has been promoted already.
-        idempotent(
-            result,
-            UpdateSecretVersionStageError::is_invalid_parameter_exception,
-        )
+        match result {
+            Ok(_) => Ok(true),
+            // `from` does not hold AWSCURRENT (any more): another change moved it.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(UpdateSecretVersionStageError::is_invalid_parameter_exception) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {

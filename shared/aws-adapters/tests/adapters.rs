@@ -38,6 +38,7 @@ fn record(org: &OrgId, id: CredentialId) -> CredentialRecord {
         settings,
         attributes: Settings::new(),
         secret: SecretRef("arn:aws:secretsmanager:us-east-1:000000000000:secret:x".into()),
+        secret_version: "v1".into(),
         created_by: UserId::parse("user_1").expect("user"),
         created_at: now(),
         updated_at: now(),
@@ -171,20 +172,22 @@ async fn vault_stages_promotes_and_retires() {
         tags: vec![("strongroom:organization".into(), "org_v".into())],
         idempotency_token: id.clone(),
     };
-    let secret = vault.create(new()).await.expect("created");
+    let created = vault.create(new()).await.expect("created");
     assert_eq!(
         vault
             .create(new())
             .await
             .expect("a retried create is the same secret"),
-        secret
+        created
     );
+    let secret = created.secret;
     assert!(secret.0.contains(&format!(
         "secret:{}/org_v/generic-credential/",
         settings.secret_prefix
     )));
     let current = vault.read_current(&secret).await.expect("read");
     assert_eq!(current.document.expose_secret(), "{\"password\":\"one\"}");
+    assert_eq!(current.version_id, created.version_id);
 
     let two = vault
         .stage(
@@ -211,10 +214,25 @@ async fn vault_stages_promotes_and_retires() {
         )
         .await
         .expect("staged");
-    vault
-        .promote(&secret, &three, &current.version_id)
-        .await
-        .expect("promoted");
+    assert_eq!(
+        vault
+            .read_version(&secret, &two)
+            .await
+            .expect("a staged version reads by id")
+            .document
+            .expose_secret(),
+        "two"
+    );
+    assert!(
+        vault
+            .move_current(&secret, &three, &current.version_id)
+            .await
+            .expect("moved")
+    );
+    assert_eq!(
+        vault.current_version(&secret).await.expect("described"),
+        three
+    );
     assert_eq!(
         vault
             .read_current(&secret)
@@ -224,11 +242,13 @@ async fn vault_stages_promotes_and_retires() {
             .expose_secret(),
         "three"
     );
-    // A write that lost to `three` cannot take AWSCURRENT back.
-    vault
-        .promote(&secret, &two, &current.version_id)
-        .await
-        .expect("superseded is not an error");
+    // A move from a version that no longer holds AWSCURRENT changes nothing.
+    assert!(
+        !vault
+            .move_current(&secret, &two, &current.version_id)
+            .await
+            .expect("a failed compare is an answer, not an error")
+    );
     assert_eq!(
         vault
             .read_current(&secret)

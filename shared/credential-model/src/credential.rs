@@ -147,6 +147,9 @@ pub struct CredentialRecord {
     /// The family's own descriptive fields (a name, a label, a dataset…).
     pub attributes: Settings,
     pub secret: SecretRef,
+    /// The version of the secret that holds this metadata's document. `AWSCURRENT` moves to it
+    /// once it is written; changes merge from it, never from a version another change staged.
+    pub secret_version: String,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,

@@ -84,12 +84,24 @@ pub struct SecretVersion {
     pub version_id: String,
 }
 
+/// A secret as created: where it is, and the id of its first version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedSecret {
+    pub secret: SecretRef,
+    pub version_id: String,
+}
+
 /// Secret material. Values only ever travel as `SecretString`.
+///
+/// Metadata names the secret version that goes with it; the vault's current version
+/// (`AWSCURRENT`) follows the metadata. A change stages a new version, writes the metadata that
+/// names it, then moves `AWSCURRENT` to it with a compare-and-swap ([`SecretVault::move_current`]),
+/// so concurrent changes promote in the order their metadata was written.
 pub trait SecretVault: Send + Sync {
     fn create(
         &self,
         secret: NewSecret<'_>,
-    ) -> impl Future<Output = Result<SecretRef, VaultError>> + Send;
+    ) -> impl Future<Output = Result<CreatedSecret, VaultError>> + Send;
 
     /// The current version of a secret (stage `AWSCURRENT`).
     fn read_current(
@@ -97,8 +109,15 @@ pub trait SecretVault: Send + Sync {
         secret: &SecretRef,
     ) -> impl Future<Output = Result<SecretVersion, VaultError>> + Send;
 
+    /// One version of a secret, by its id.
+    fn read_version(
+        &self,
+        secret: &SecretRef,
+        version_id: &str,
+    ) -> impl Future<Output = Result<SecretVersion, VaultError>> + Send;
+
     /// Adds a new version that is not current yet, and returns its id. Staging again moves
-    /// the staging label to the newer version; a version left without a label is never used.
+    /// the staging label to the newer version.
     fn stage(
         &self,
         secret: &SecretRef,
@@ -106,15 +125,20 @@ pub trait SecretVault: Send + Sync {
         idempotency_token: &str,
     ) -> impl Future<Output = Result<String, VaultError>> + Send;
 
-    /// Makes the staged `version_id` current in place of `replacing`. When `replacing` is no
-    /// longer current, a later write has already superseded this one: that is not an error,
-    /// and the current version is left alone.
-    fn promote(
+    /// The id of the current version (`AWSCURRENT`).
+    fn current_version(
         &self,
         secret: &SecretRef,
-        version_id: &str,
-        replacing: &str,
-    ) -> impl Future<Output = Result<(), VaultError>> + Send;
+    ) -> impl Future<Output = Result<String, VaultError>> + Send;
+
+    /// Moves `AWSCURRENT` from version `from` to version `to`, only if `from` holds it:
+    /// `Ok(false)` when it does not (another change moved it first), and nothing changed.
+    fn move_current(
+        &self,
+        secret: &SecretRef,
+        to: &str,
+        from: &str,
+    ) -> impl Future<Output = Result<bool, VaultError>> + Send;
 
     /// Schedules a secret that was in use for deletion, recoverable for the vault's recovery
     /// window. Retiring a secret that is already retired or gone succeeds.

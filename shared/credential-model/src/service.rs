@@ -106,8 +106,9 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
 
     /// Changes the credential under `key` in place: same id, same secret (so its ARN stays
     /// valid for whoever uses it), a new secret version. The new version is staged, the
-    /// metadata written conditionally, and only then is the version made current — so a
-    /// request that loses a race (409) never changes the secret anyone reads.
+    /// metadata that names it written conditionally, and only then is the version made
+    /// current — so a request that loses a race (409) never changes the secret anyone reads,
+    /// and changes that follow each other become current in the order they were written.
     pub async fn update(
         &self,
         key: &RecordKey,
@@ -137,13 +138,15 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         if secret_unchanged {
             return self.update_attributes(record, attributes).await;
         }
-        let current = self
-            .vault
-            .read_current(&record.secret)
-            .await
-            .map_err(vault_error)?;
         if keep_missing_secrets {
-            input.keep_missing_secrets(&current.document);
+            // The version this metadata names, not AWSCURRENT: the change before this one may
+            // be written but not promoted yet, and its secrets are the ones to keep.
+            let base = self
+                .vault
+                .read_version(&record.secret, &record.secret_version)
+                .await
+                .map_err(vault_error)?;
+            input.keep_missing_secrets(&base.document);
         }
         let staged = self
             .vault
@@ -158,6 +161,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             provider: input.provider(),
             settings: input.settings().clone(),
             attributes,
+            secret_version: staged,
             updated_at: now(),
             version: record.version + 1,
             ..record.clone()
@@ -166,11 +170,44 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             .put(&updated, Expected::Version(record.version))
             .await
             .map_err(store_error)?;
-        self.vault
-            .promote(&record.secret, &staged, &current.version_id)
-            .await
-            .map_err(vault_error)?;
+        self.make_current(&updated, &record.secret_version).await?;
         Ok(updated)
+    }
+
+    /// Moves `AWSCURRENT` to the version `written` names, from `previous` (the version of the
+    /// metadata it replaced) or from wherever it is, unless newer metadata has been written
+    /// meanwhile: then that change promotes its own version, and this one must not. Each move
+    /// is a compare-and-swap, so a slow request can never put an older version back.
+    async fn make_current(&self, written: &CredentialRecord, previous: &str) -> Result<(), Error> {
+        const ATTEMPTS: usize = 5;
+        let secret = &written.secret;
+        let mut from = previous.to_owned();
+        for _ in 0..ATTEMPTS {
+            let moved = self
+                .vault
+                .move_current(secret, &written.secret_version, &from)
+                .await
+                .map_err(vault_error)?;
+            if moved {
+                return Ok(());
+            }
+            let latest = self.get(&written.key).await?;
+            if latest.is_none_or(|latest| latest.version != written.version) {
+                return Ok(());
+            }
+            from = self
+                .vault
+                .current_version(secret)
+                .await
+                .map_err(vault_error)?;
+            if from == written.secret_version {
+                return Ok(());
+            }
+        }
+        // Only a storm of writers gets here; the next change promotes its own version.
+        tracing::error!(%secret, version = written.version,
+            "could not make the written secret version current; a later change will");
+        Ok(())
     }
 
     /// Changes only the family's attributes of `record` (a rename, a status): the secret is left
@@ -246,7 +283,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     ) -> Result<CredentialRecord, Error> {
         let document = new.input.secret_document();
         let provider = new.input.provider();
-        let secret = self
+        let created = self
             .vault
             .create(NewSecret {
                 name: secret_name(&key, new.kind, id),
@@ -273,7 +310,8 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             provider,
             settings: new.input.settings().clone(),
             attributes: new.attributes,
-            secret,
+            secret: created.secret,
+            secret_version: created.version_id,
             created_by: caller.user.clone(),
             created_at: at,
             updated_at: at,
@@ -311,7 +349,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
-    use crate::ports::SecretVersion;
+    use crate::ports::{CreatedSecret, SecretVersion};
     use crate::provider::Provider;
     use crate::tenancy::{OrgId, Scopes, UserId};
 
@@ -380,70 +418,108 @@ mod tests {
         }
     }
 
-    /// In-memory vault: the current value of each live secret, plus staged versions.
+    /// One secret of the in-memory vault: its versions and which is current.
+    #[derive(Default)]
+    struct MemorySecret {
+        versions: HashMap<String, String>,
+        current: String,
+    }
+
+    /// In-memory vault with the same compare-and-swap on `AWSCURRENT` as the real one.
     #[derive(Default)]
     struct MemoryVault {
-        live: Mutex<HashMap<String, (String, String)>>,
-        staged: Mutex<HashMap<String, String>>,
+        live: Mutex<HashMap<String, MemorySecret>>,
         retired: Mutex<Vec<String>>,
         unavailable: bool,
     }
 
+    impl MemoryVault {
+        fn with<T>(
+            &self,
+            secret: &SecretRef,
+            f: impl FnOnce(&mut MemorySecret) -> Result<T, VaultError>,
+        ) -> Result<T, VaultError> {
+            let mut live = self.live.lock().expect("lock");
+            f(live.get_mut(&secret.0).ok_or(VaultError::NotFound)?)
+        }
+
+        fn version(&self, secret: &SecretRef, id: &str) -> Result<SecretVersion, VaultError> {
+            self.with(secret, |s| {
+                let document = s.versions.get(id).ok_or(VaultError::NotFound)?;
+                Ok(SecretVersion {
+                    document: SecretString::from(document.clone()),
+                    version_id: id.to_owned(),
+                })
+            })
+        }
+    }
+
     impl SecretVault for MemoryVault {
-        async fn create(&self, secret: NewSecret<'_>) -> Result<SecretRef, VaultError> {
+        async fn create(&self, secret: NewSecret<'_>) -> Result<CreatedSecret, VaultError> {
             if self.unavailable {
                 return Err(VaultError::Unavailable("down".into()));
             }
             let arn = format!("arn:memory:{}", secret.name);
+            let version = secret.idempotency_token;
             self.live.lock().expect("lock").insert(
                 arn.clone(),
-                (
-                    secret.idempotency_token,
-                    secret.document.expose_secret().to_owned(),
-                ),
+                MemorySecret {
+                    versions: HashMap::from([(
+                        version.clone(),
+                        secret.document.expose_secret().to_owned(),
+                    )]),
+                    current: version.clone(),
+                },
             );
-            Ok(SecretRef(arn))
+            Ok(CreatedSecret {
+                secret: SecretRef(arn),
+                version_id: version,
+            })
         }
 
         async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
-            self.live
-                .lock()
-                .expect("lock")
-                .get(&secret.0)
-                .map(|(version, value)| SecretVersion {
-                    document: SecretString::from(value.clone()),
-                    version_id: version.clone(),
-                })
-                .ok_or(VaultError::NotFound)
+            let current = self.with(secret, |s| Ok(s.current.clone()))?;
+            self.version(secret, &current)
+        }
+
+        async fn read_version(
+            &self,
+            secret: &SecretRef,
+            version_id: &str,
+        ) -> Result<SecretVersion, VaultError> {
+            self.version(secret, version_id)
         }
 
         async fn stage(
             &self,
-            _secret: &SecretRef,
+            secret: &SecretRef,
             document: &SecretString,
             token: &str,
         ) -> Result<String, VaultError> {
-            self.staged
-                .lock()
-                .expect("lock")
-                .insert(token.to_owned(), document.expose_secret().to_owned());
-            Ok(token.to_owned())
+            self.with(secret, |s| {
+                s.versions
+                    .insert(token.to_owned(), document.expose_secret().to_owned());
+                Ok(token.to_owned())
+            })
         }
 
-        async fn promote(
+        async fn current_version(&self, secret: &SecretRef) -> Result<String, VaultError> {
+            self.with(secret, |s| Ok(s.current.clone()))
+        }
+
+        async fn move_current(
             &self,
             secret: &SecretRef,
-            version_id: &str,
-            replacing: &str,
-        ) -> Result<(), VaultError> {
-            let mut live = self.live.lock().expect("lock");
-            let current = live.get_mut(&secret.0).ok_or(VaultError::NotFound)?;
-            if current.0 == replacing
-                && let Some(value) = self.staged.lock().expect("lock").remove(version_id)
-            {
-                *current = (version_id.to_owned(), value);
-            }
-            Ok(())
+            to: &str,
+            from: &str,
+        ) -> Result<bool, VaultError> {
+            self.with(secret, |s| {
+                if s.current != from {
+                    return Ok(false);
+                }
+                s.current = to.to_owned();
+                Ok(true)
+            })
         }
 
         async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
@@ -669,6 +745,67 @@ mod tests {
         ));
         let document = service.secret_document(&updated).await.expect("readable");
         assert!(document.expose_secret().contains("\"password\":\"kept\""));
+    }
+
+    #[tokio::test]
+    async fn given_a_change_written_but_not_yet_current_then_the_next_builds_on_it_and_wins() {
+        let service = service();
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        let created = service
+            .create(&caller(), key.clone(), id, postgres("first"))
+            .await
+            .expect("created");
+        // Change A stages its version and writes its metadata, then stalls before promoting.
+        let staged = service
+            .vault
+            .stage(
+                &created.secret,
+                &postgres("second").input.secret_document(),
+                "change-a",
+            )
+            .await
+            .expect("staged");
+        let a = CredentialRecord {
+            secret_version: staged,
+            version: 2,
+            ..created.clone()
+        };
+        service
+            .repository
+            .put(&a, Expected::Version(1))
+            .await
+            .expect("A's metadata");
+        // Change B reads A's metadata and keeps the password: A's, not the one still current.
+        let mut input = CredentialInput::new(Provider::Postgres);
+        input.set("host", "elsewhere");
+        let b = service
+            .update_from(
+                &a,
+                CredentialChange {
+                    input,
+                    attributes: Settings::new(),
+                    keep_missing_secrets: true,
+                },
+            )
+            .await
+            .expect("B");
+        let document = service.secret_document(&b).await.expect("readable");
+        assert!(document.expose_secret().contains("\"password\":\"second\""));
+        assert!(document.expose_secret().contains("elsewhere"));
+        // A wakes up: it must not put its older version back over B's.
+        service
+            .make_current(&a, &created.secret_version)
+            .await
+            .expect("A gives way");
+        assert_eq!(
+            service
+                .vault
+                .current_version(&created.secret)
+                .await
+                .expect("current"),
+            b.secret_version
+        );
     }
 
     #[tokio::test]
