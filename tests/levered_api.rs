@@ -266,16 +266,7 @@ async fn the_secret_is_in_secrets_manager_in_the_aws_standard_format() {
 
     let secrets = api.live_secrets(&org).await;
     assert_eq!(secrets.len(), 1);
-    let value = api
-        .secrets()
-        .get_secret_value()
-        .secret_id(&secrets[0])
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .expect("the secret reads");
-    let document: Value =
-        serde_json::from_str(value.secret_string().expect("a string")).expect("JSON");
+    let document = api.current_secret(&secrets[0]).await;
     assert_eq!(
         document,
         json!({
@@ -284,31 +275,14 @@ async fn the_secret_is_in_secrets_manager_in_the_aws_standard_format() {
             "schema": "public"
         })
     );
-    let described = api
-        .secrets()
-        .describe_secret()
-        .secret_id(&secrets[0])
-        .send()
-        .await
-        .expect("describe");
+    let described = api.describe_secret(&secrets[0]).await;
     assert_eq!(
-        described.name(),
-        Some(format!("strongroom/{org}/warehouse-connection/{id}").as_str())
+        described.name,
+        format!("strongroom/{org}/warehouse-connection/{id}")
     );
-    assert_eq!(described.kms_key_id(), Some(api.stack.kms_key_arn.as_str()));
-    let tags: Vec<_> = described
-        .tags()
-        .iter()
-        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-        .collect();
-    assert!(
-        tags.contains(&("strongroom:organization", org.as_str())),
-        "{tags:?}"
-    );
-    assert!(
-        tags.contains(&("strongroom:credential-id", id.as_str())),
-        "{tags:?}"
-    );
+    assert_eq!(described.kms_key_id, api.stack.kms_key_arn);
+    assert_eq!(described.tag("strongroom:organization"), Some(org.as_str()));
+    assert_eq!(described.tag("strongroom:credential-id"), Some(id.as_str()));
 
     // The metadata item holds the ARN, never the material.
     let dump = api.table_dump().await;

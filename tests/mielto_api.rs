@@ -94,15 +94,7 @@ fn ids(reply: &Reply) -> Vec<String> {
 async fn only_secret(api: &Harness, org: &str) -> (String, Value) {
     let secrets = api.live_secrets(org).await;
     assert_eq!(secrets.len(), 1, "{secrets:?}");
-    let value = api
-        .secrets()
-        .get_secret_value()
-        .secret_id(&secrets[0])
-        .version_stage("AWSCURRENT")
-        .send()
-        .await
-        .expect("the secret reads");
-    let document = serde_json::from_str(value.secret_string().expect("a string")).expect("JSON");
+    let document = api.current_secret(&secrets[0]).await;
     (secrets[0].clone(), document)
 }
 
@@ -266,30 +258,19 @@ async fn the_secret_is_the_raw_object_and_an_update_keeps_or_replaces_it() {
         json!({"engine": "generic",
                "credentials": {"api_key": first, "organization": "org-123"}})
     );
-    let described = api
-        .secrets()
-        .describe_secret()
-        .secret_id(&arn)
-        .send()
-        .await
-        .expect("describe");
+    let described = api.describe_secret(&arn).await;
     assert_eq!(
-        described.name(),
-        Some(format!("strongroom/{org}/generic-credential/{id}").as_str())
+        described.name,
+        format!("strongroom/{org}/generic-credential/{id}")
     );
-    assert_eq!(described.kms_key_id(), Some(api.stack.kms_key_arn.as_str()));
-    let tags: Vec<_> = described
-        .tags()
-        .iter()
-        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-        .collect();
-    for tag in [
+    assert_eq!(described.kms_key_id, api.stack.kms_key_arn);
+    for (key, value) in [
         ("strongroom:organization", org.as_str()),
         ("strongroom:kind", "generic-credential"),
         ("strongroom:credential-id", id.as_str()),
         ("strongroom:provider", "generic"),
     ] {
-        assert!(tags.contains(&tag), "{tags:?}");
+        assert_eq!(described.tag(key), Some(value), "{:?}", described.tags);
     }
     let dump = api.table_dump().await;
     assert!(dump.contains(&arn), "the item references its secret");
@@ -333,6 +314,25 @@ async fn the_secret_is_the_raw_object_and_an_update_keeps_or_replaces_it() {
         )
     );
     assert_eq!(api.item_count().await, 1);
+
+    // A placeholder sent back for a secret keeps the stored value under its name.
+    let reply = api
+        .send_json(
+            Method::PUT,
+            &path,
+            &token,
+            &json!({"credentials": {"access_token": "********", "refresh_token": "r-1"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        only_secret(&api, &org).await,
+        (
+            arn.clone(),
+            json!({"engine": "generic",
+                   "credentials": {"access_token": second, "refresh_token": "r-1"}})
+        )
+    );
 
     api.assert_never_exposed(&first).await;
     api.assert_never_exposed(&second).await;

@@ -9,7 +9,9 @@
 
 use credential_model::credential::rfc3339;
 use credential_model::secret::json_object_secret;
-use credential_model::validation::{FieldErrors, MAX_SECRET_LEN, Problem};
+use credential_model::validation::{
+    FieldErrors, MAX_SECRET_LEN, Problem, is_redaction_placeholder,
+};
 use credential_model::{
     Caller, CredentialChange, CredentialId, CredentialInput, CredentialKind, CredentialRecord,
     NewCredential, Provider, RecordKey, SettingValue, Settings,
@@ -409,6 +411,42 @@ impl CredentialUpdate {
         self.credentials.is_some()
     }
 
+    /// Whether the new `credentials` hold a redaction placeholder (`********`, `[REDACTED]`)
+    /// as a value: what a client shows for a secret it does not know, sent back.
+    pub(crate) fn sends_placeholders(&self) -> bool {
+        self.credentials
+            .as_ref()
+            .and_then(|c| serde_json::from_str::<Map<String, Value>>(c.expose_secret()).ok())
+            .is_some_and(|fields| fields.values().any(is_placeholder))
+    }
+
+    /// The new `credentials`, where each placeholder value is replaced by the value the stored
+    /// object (`stored`, the credential's secret document) has under the same name: a
+    /// placeholder never overwrites a real secret. One with nothing stored under its name is
+    /// kept as sent.
+    pub(crate) fn keep_placeholders(&mut self, stored: &SecretString) -> Result<(), Rejection> {
+        let Some(sent) = &self.credentials else {
+            return Ok(());
+        };
+        let Ok(mut fields) = serde_json::from_str::<Map<String, Value>>(sent.expose_secret())
+        else {
+            return Ok(());
+        };
+        let stored = serde_json::from_str::<Value>(stored.expose_secret()).unwrap_or_default();
+        let Some(stored) = stored.get(field::CREDENTIALS).and_then(Value::as_object) else {
+            return Ok(());
+        };
+        for (name, value) in fields.iter_mut() {
+            if is_placeholder(value)
+                && let Some(kept) = stored.get(name)
+            {
+                *value = kept.clone();
+            }
+        }
+        self.credentials = Some(credentials_secret(fields)?);
+        Ok(())
+    }
+
     /// The change to make to `record`: its attributes with these changes, and either the new
     /// credentials or the stored ones kept.
     pub(crate) fn apply_to(self, record: &CredentialRecord) -> CredentialChange {
@@ -425,6 +463,10 @@ impl CredentialUpdate {
             attributes,
         }
     }
+}
+
+fn is_placeholder(value: &Value) -> bool {
+    value.as_str().is_some_and(is_redaction_placeholder)
 }
 
 /// `CredentialUpdate`: every `CredentialCreate` field optional, plus `status`. A field left out
@@ -1012,6 +1054,32 @@ mod tests {
             text(&attributes, "expires_at").as_deref(),
             Some("2031-01-01T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn placeholders_in_new_credentials_keep_the_stored_values() {
+        let mut update = credential_update(
+            json!({"credentials": {"api_key": "********", "organization": "org-2",
+                "webhook_secret": "[REDACTED]"}}),
+            NOW,
+        )
+        .expect("valid");
+        assert!(update.sends_placeholders());
+        let document_stored = SecretString::from(
+            json!({"engine": "generic", "credentials": {"api_key": CANARY, "organization": "org-1"}})
+                .to_string(),
+        );
+        update.keep_placeholders(&document_stored).expect("kept");
+        let change = update.apply_to(&stored());
+        let document: Value =
+            serde_json::from_str(change.input.secret_document().expose_secret()).expect("JSON");
+        assert_eq!(
+            document[field::CREDENTIALS],
+            json!({"api_key": CANARY, "organization": "org-2", "webhook_secret": "[REDACTED]"})
+        );
+        let plain =
+            credential_update(json!({"credentials": {"api_key": "new"}}), NOW).expect("valid");
+        assert!(!plain.sends_placeholders());
     }
 
     #[test]

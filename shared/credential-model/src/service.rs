@@ -264,6 +264,16 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         Ok(record)
     }
 
+    /// The secret document that goes with `record`: the version its metadata names, which is
+    /// current unless a change is still being made.
+    pub async fn stored_document(&self, record: &CredentialRecord) -> Result<SecretString, Error> {
+        self.vault
+            .read_version(&record.secret, &record.secret_version)
+            .await
+            .map(|version| version.document)
+            .map_err(vault_error)
+    }
+
     /// The stored secret document of a credential (its current version).
     pub async fn secret_document(&self, record: &CredentialRecord) -> Result<SecretString, Error> {
         self.vault

@@ -132,6 +132,9 @@ impl Bench {
             event["identitySource"] = json!([header]);
         } else {
             event["requestContext"]["authorizer"]["lambda"]["organization_id"] = ORG.into();
+            if let Some(workspace) = event["headers"].get_mut("x-workspace-id") {
+                *workspace = ORG.into();
+            }
         }
         Ok(event)
     }
@@ -256,6 +259,73 @@ async fn levered_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
     Ok(running)
 }
 
+/// `event` naming the resource `id` in its path parameter `parameter`.
+fn for_resource(event: &Value, parameter: &str, id: &str) -> Value {
+    let mut event = event.clone();
+    event["pathParameters"][parameter] = id.into();
+    event
+}
+
+/// A field of the JSON body of a function's answer.
+fn answered(reply: &Value, pointer: &str) -> Result<String, Failure> {
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap_or("null"))?;
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {pointer} in {body}").into())
+}
+
+/// Lightdash: create, list, update (a new password), delete — every round.
+async fn lightdash_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
+    let binaries = [
+        "lightdash-create-credentials",
+        "lightdash-list-credentials",
+        "lightdash-update-credentials",
+        "lightdash-delete-credentials",
+    ];
+    let mut running = start_all(bench, &binaries).await?;
+    let events: Vec<Value> = binaries
+        .iter()
+        .map(|b| bench.event(b))
+        .collect::<Result<_, _>>()?;
+    for round in 0..ROUNDS {
+        let created = running[0].call(bench, &events[0], 200, round).await?;
+        let uuid = answered(&created, "/results/uuid")?;
+        running[1].call(bench, &events[1], 200, round).await?;
+        let update = for_resource(&events[2], "uuid", &uuid);
+        running[2].call(bench, &update, 200, round).await?;
+        let delete = for_resource(&events[3], "uuid", &uuid);
+        running[3].call(bench, &delete, 200, round).await?;
+    }
+    Ok(running)
+}
+
+/// Mielto: create, list, get, update (new credentials), delete — every round.
+async fn mielto_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
+    let binaries = [
+        "mielto-create-credential",
+        "mielto-list-credentials",
+        "mielto-get-credential",
+        "mielto-update-credential",
+        "mielto-delete-credential",
+    ];
+    let mut running = start_all(bench, &binaries).await?;
+    let events: Vec<Value> = binaries
+        .iter()
+        .map(|b| bench.event(b))
+        .collect::<Result<_, _>>()?;
+    for round in 0..ROUNDS {
+        let created = running[0].call(bench, &events[0], 200, round).await?;
+        let id = answered(&created, "/id")?;
+        running[1].call(bench, &events[1], 200, round).await?;
+        for (function, status) in [(2, 200), (3, 200), (4, 204)] {
+            let event = for_resource(&events[function], "credential_id", &id);
+            running[function].call(bench, &event, status, round).await?;
+        }
+    }
+    Ok(running)
+}
+
 fn report(bench: &Bench, cold: &mut [(String, Vec<f64>)], scenarios: &mut [Running]) {
     println!(
         "{:<30} {:>8} {:>8} {:>9} {:>13} {:>7}  AWS calls per request",
@@ -266,7 +336,7 @@ fn report(bench: &Bench, cold: &mut [(String, Vec<f64>)], scenarios: &mut [Runni
         let init = median(init);
         let Some(function) = scenarios.iter_mut().find(|s| s.binary == binary.as_str()) else {
             println!(
-                "{binary:<30} {:>8.2} {init:>8.1}  (no scenario yet)",
+                "{binary:<30} {:>8.2} {init:>8.1}  (no scenario)",
                 size / 1e6
             );
             continue;
@@ -345,6 +415,8 @@ async fn run(root: &Path) -> Result<(), Failure> {
 
     let mut scenarios = authorizer_scenario(&bench).await?;
     scenarios.extend(levered_scenario(&bench).await?);
+    scenarios.extend(lightdash_scenario(&bench).await?);
+    scenarios.extend(mielto_scenario(&bench).await?);
     for function in &mut scenarios {
         function.observed.peak_rss_kb = peak_rss_kb(&function.child);
     }
