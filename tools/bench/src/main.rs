@@ -224,6 +224,18 @@ async fn start_all(bench: &Bench, binaries: &[&'static str]) -> Result<Vec<Runni
     Ok(running)
 }
 
+/// The functions of a scenario, started, and their sample events.
+async fn start_scenario(
+    bench: &Bench,
+    binaries: &[&'static str],
+) -> Result<(Vec<Running>, Vec<Value>), Failure> {
+    let events = binaries
+        .iter()
+        .map(|b| bench.event(b))
+        .collect::<Result<_, _>>()?;
+    Ok((start_all(bench, binaries).await?, events))
+}
+
 /// The authorizer: one token, verified again and again.
 async fn authorizer_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
     let mut running = start_all(bench, &["authorizer"]).await?;
@@ -245,11 +257,7 @@ async fn levered_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
         "levered-test-connection",
         "levered-delete-connection",
     ];
-    let mut running = start_all(bench, &binaries).await?;
-    let events: Vec<Value> = binaries
-        .iter()
-        .map(|b| bench.event(b))
-        .collect::<Result<_, _>>()?;
+    let (mut running, events) = start_scenario(bench, &binaries).await?;
     let expected = [201, 200, 200, 204];
     for round in 0..ROUNDS {
         for ((function, event), status) in running.iter_mut().zip(&events).zip(expected) {
@@ -283,11 +291,7 @@ async fn lightdash_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
         "lightdash-update-credentials",
         "lightdash-delete-credentials",
     ];
-    let mut running = start_all(bench, &binaries).await?;
-    let events: Vec<Value> = binaries
-        .iter()
-        .map(|b| bench.event(b))
-        .collect::<Result<_, _>>()?;
+    let (mut running, events) = start_scenario(bench, &binaries).await?;
     for round in 0..ROUNDS {
         let created = running[0].call(bench, &events[0], 200, round).await?;
         let uuid = answered(&created, "/results/uuid")?;
@@ -309,11 +313,7 @@ async fn mielto_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
         "mielto-update-credential",
         "mielto-delete-credential",
     ];
-    let mut running = start_all(bench, &binaries).await?;
-    let events: Vec<Value> = binaries
-        .iter()
-        .map(|b| bench.event(b))
-        .collect::<Result<_, _>>()?;
+    let (mut running, events) = start_scenario(bench, &binaries).await?;
     for round in 0..ROUNDS {
         let created = running[0].call(bench, &events[0], 200, round).await?;
         let id = answered(&created, "/id")?;
