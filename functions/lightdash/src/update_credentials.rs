@@ -29,9 +29,7 @@ pub async fn handle(store: &Store, request: Request) -> Result<Response<Body>, l
                         .update_attributes(&stored, attributes)
                         .await?
                 }
-                Update::Credentials(change) => {
-                    store.credentials.update_from(&stored, change).await?
-                }
+                Update::Credentials(change) => store.credentials.update(&stored, change).await?,
             };
             tracing::info!(credential_id = %record.id, version = record.version,
                 warehouse_type = %record.provider, "user warehouse credentials updated");

@@ -403,6 +403,8 @@ pub(crate) struct CredentialUpdate {
     /// An attribute to set, or to remove (`None`).
     changes: Vec<(&'static str, Option<SettingValue>)>,
     credentials: Option<SecretString>,
+    /// Whether the new `credentials` hold a redaction placeholder as a value.
+    placeholders: bool,
 }
 
 impl CredentialUpdate {
@@ -414,10 +416,7 @@ impl CredentialUpdate {
     /// Whether the new `credentials` hold a redaction placeholder (`********`, `[REDACTED]`)
     /// as a value: what a client shows for a secret it does not know, sent back.
     pub(crate) fn sends_placeholders(&self) -> bool {
-        self.credentials
-            .as_ref()
-            .and_then(|c| serde_json::from_str::<Map<String, Value>>(c.expose_secret()).ok())
-            .is_some_and(|fields| fields.values().any(is_placeholder))
+        self.placeholders
     }
 
     /// The new `credentials`, where each placeholder value is replaced by the value the stored
@@ -525,6 +524,9 @@ pub(crate) fn credential_update(
     let own_expiry = credentials
         .as_ref()
         .map(|credentials| expiry::from_credentials(credentials, now));
+    let placeholders = credentials
+        .as_ref()
+        .is_some_and(|credentials| credentials.values().any(is_placeholder));
     let credentials = credentials.map(credentials_secret);
     change(STATUS, keep(choice(body.one_of(STATUS, &STATUSES))), None);
     let expires_at = match (body.timestamp(EXPIRES_AT), own_expiry) {
@@ -537,6 +539,7 @@ pub(crate) fn credential_update(
     Ok(CredentialUpdate {
         changes,
         credentials: credentials.transpose()?,
+        placeholders,
     })
 }
 

@@ -33,7 +33,7 @@ pub async fn handle(store: &Store, request: Request) -> Result<Response<Body>, l
             // Conditional on the version just read: the merge never overwrites a change it missed.
             let record = store
                 .credentials
-                .update_from(&stored, update.apply_to(&stored))
+                .update(&stored, update.apply_to(&stored))
                 .await?;
             tracing::info!(credential_id = %record.id, version = record.version, replaces_secret,
             "credential updated");

@@ -104,24 +104,13 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         self.write(caller, key, id, new, Expected::Absent).await
     }
 
-    /// Changes the credential under `key` in place: same id, same secret (so its ARN stays
-    /// valid for whoever uses it), a new secret version. The new version is staged, the
-    /// metadata that names it written conditionally, and only then is the version made
-    /// current — so a request that loses a race (409) never changes the secret anyone reads,
-    /// and changes that follow each other become current in the order they were written.
+    /// Changes the credential `record` in place: same id, same secret (so its ARN stays valid
+    /// for whoever uses it), a new secret version. The new version is staged, the metadata that
+    /// names it written conditionally on the version of `record` — so a change the caller never
+    /// saw is not silently overwritten (409 instead) — and only then is the version made
+    /// current: a request that loses a race never changes the secret anyone reads, and changes
+    /// that follow each other become current in the order they were written.
     pub async fn update(
-        &self,
-        key: &RecordKey,
-        change: CredentialChange,
-    ) -> Result<CredentialRecord, Error> {
-        let record = self.get(key).await?.ok_or(Error::NotFound)?;
-        self.update_from(&record, change).await
-    }
-
-    /// `update` for a caller that read `record` itself to merge a partial change into it: the
-    /// write is conditional on the version it read, so a change it never saw is not silently
-    /// overwritten (409 instead).
-    pub async fn update_from(
         &self,
         record: &CredentialRecord,
         change: CredentialChange,
@@ -141,12 +130,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         if keep_missing_secrets {
             // The version this metadata names, not AWSCURRENT: the change before this one may
             // be written but not promoted yet, and its secrets are the ones to keep.
-            let base = self
-                .vault
-                .read_version(&record.secret, &record.secret_version)
-                .await
-                .map_err(vault_error)?;
-            input.keep_missing_secrets(&base.document);
+            input.keep_missing_secrets(&self.stored_document(record).await?);
         }
         let staged = self
             .vault
@@ -651,7 +635,7 @@ mod tests {
         input.set("host", "elsewhere");
         let updated = service
             .update(
-                &key,
+                &created,
                 CredentialChange {
                     input,
                     attributes: Settings::new(),
@@ -684,7 +668,7 @@ mod tests {
             keep_missing_secrets: false,
         };
         assert!(matches!(
-            service.update(&key, change).await,
+            service.update(&created, change).await,
             Err(Error::Conflict(_))
         ));
         let document = service.secret_document(&created).await.expect("readable");
@@ -706,11 +690,11 @@ mod tests {
             keep_missing_secrets: false,
         };
         let newer = service
-            .update_from(&stale, change("second"))
+            .update(&stale, change("second"))
             .await
             .expect("updated");
         assert!(matches!(
-            service.update_from(&stale, change("third")).await,
+            service.update(&stale, change("third")).await,
             Err(Error::Conflict(_))
         ));
         let document = service.secret_document(&newer).await.expect("readable");
@@ -732,7 +716,7 @@ mod tests {
         let mut attributes = Settings::new();
         attributes.insert("name".into(), "renamed".into());
         let updated = service
-            .update_from(
+            .update(
                 &created,
                 CredentialChange {
                     input,
@@ -790,7 +774,7 @@ mod tests {
         let mut input = CredentialInput::new(Provider::Postgres);
         input.set("host", "elsewhere");
         let b = service
-            .update_from(
+            .update(
                 &a,
                 CredentialChange {
                     input,
