@@ -1,5 +1,5 @@
-# Shared by scripts/dev and scripts/test: the local services, started on free ports and
-# stopped on exit. Source it from the repository root.
+# Shared by scripts/dev, scripts/test, scripts/conformance and scripts/bench: the local services,
+# started on free ports and stopped on exit. Source it from the repository root.
 
 STRONGROOM_PIDS=()
 STRONGROOM_CLEANUP=()
@@ -39,16 +39,96 @@ sys.exit(1)
 PY
 }
 
-# moto in server mode on a free port; exports the AWS settings every SDK client reads.
+# moto in server mode on a free port, enforcing IAM. moto checks every request's signature and
+# action against IAM once it has served INITIAL_NO_AUTH_ACTION_COUNT requests unauthenticated:
+# every request to a service counts, answered or refused (a GET / too: it is S3's ListBuckets);
+# the port probe (TCP only) and /moto-api/ do not. The allowance is exactly the bootstrap's
+# three calls (CreateUser, PutUserPolicy, CreateAccessKey) for an administrator user allowed `*`
+# on `*`; from then on only keys of moto's IAM users are accepted (`testing` is refused with
+# InvalidClientTokenId). Exports the administrator's key as AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY, so whatever uses the environment's credentials (provisioning, the
+# tests, the local gateway, the bench) runs as the administrator, and STRONGROOM_MOTO_IAM=enforced.
+MOTO_ADMIN_USER=strongroom-admin
+MOTO_BOOTSTRAP_ACTIONS=3
+
+# Prints "<access key id> <secret access key>" of a new administrator user of the moto at $1,
+# after checking that moto now refuses unknown credentials and accepts the administrator's.
+moto_bootstrap_admin() { # endpoint
+  .venv/bin/python - "$1" "$MOTO_ADMIN_USER" "$MOTO_BOOTSTRAP_ACTIONS" <<'PY'
+import json, sys
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+endpoint, user, allowance = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# No retries: a retried request would spend the unauthenticated allowance twice.
+config = Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=30)
+
+def client(service, key, secret):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret, config=config)
+
+def fail(message):
+    print(f"moto IAM bootstrap: {message}", file=sys.stderr)
+    sys.exit(1)
+
+calls = 0
+try:
+    iam = client("iam", "bootstrap", "bootstrap")  # any key, within the allowance
+    iam.create_user(UserName=user); calls += 1
+    iam.put_user_policy(UserName=user, PolicyName="administrator", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})); calls += 1
+    key = iam.create_access_key(UserName=user)["AccessKey"]; calls += 1
+except (BotoCoreError, ClientError) as error:
+    fail(f"call {calls + 1} of {allowance} unauthenticated ones failed: {error}")
+assert calls == allowance, "MOTO_BOOTSTRAP_ACTIONS must be the number of bootstrap calls"
+
+try:
+    client("iam", "bootstrap", "bootstrap").list_users()
+    fail("moto still answers unknown credentials: it does not enforce IAM "
+         "(is INITIAL_NO_AUTH_ACTION_COUNT honoured?)")
+except ClientError as error:
+    if error.response["ResponseMetadata"]["HTTPStatusCode"] != 403:
+        fail(f"unknown credentials were refused, but not with 403: {error}")
+try:
+    admin = client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    arn = admin.get_user(UserName=user)["User"]["Arn"]
+except (BotoCoreError, ClientError) as error:
+    fail(f"the administrator's key is refused: {error}")
+print(f"moto IAM bootstrap: enforcing; administrator {arn}", file=sys.stderr)
+print(key["AccessKeyId"], key["SecretAccessKey"])
+PY
+}
+
 start_moto() { # log file
-  local port
-  port=$(free_port)
-  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$1" 2>&1 &
-  STRONGROOM_PIDS+=($!)
-  wait_for_port "$port" 30 || { echo "moto did not start; see $1" >&2; return 1; }
+  local port pid attempt credentials
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    INITIAL_NO_AUTH_ACTION_COUNT=$MOTO_BOOTSTRAP_ACTIONS \
+      .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$1" 2>&1 &
+    pid=$!
+    # Another process may take the free port first: then moto exits, and we try another port.
+    if wait_for_port "$port" 30 && kill -0 "$pid" 2>/dev/null \
+      && credentials=$(moto_bootstrap_admin "http://127.0.0.1:$port"); then
+      STRONGROOM_PIDS+=("$pid")
+      break
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    credentials=
+    echo "moto on port $port did not start enforcing IAM (attempt $attempt of 3); see $1" >&2
+  done
+  if [ -z "$credentials" ]; then
+    echo "moto did not start with IAM enforced; its log:" >&2
+    tail -n 40 "$1" >&2
+    return 1
+  fi
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY <<<"$credentials"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  export STRONGROOM_MOTO_IAM=enforced
   export AWS_EC2_METADATA_DISABLED=true
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }

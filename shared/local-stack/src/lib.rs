@@ -1,13 +1,19 @@
 //! The local stack: what `make dev` and the tests stand up instead of AWS. It reads
-//! `infra/template.yaml` — the routes, the authorizer, the table — so that what runs locally is
-//! what the template deploys, provisions those resources in moto, and finds the test services.
+//! `infra/template.yaml` — the routes, the authorizer, the table, the functions' IAM policies —
+//! so that what runs locally is what the template deploys, provisions those resources in moto,
+//! gives each function its own IAM identity there ([`iam`]), and finds the test services.
 
+pub mod iam;
 pub mod provision;
 pub mod template;
 pub mod testing;
 
-pub use provision::{LocalStack, provision};
-pub use template::{AuthorizerSpec, Route, Template, TemplateError};
+pub use iam::{function_identities, function_identity};
+pub use provision::{LocalStack, ProvisionError, provision};
+pub use template::{
+    AuthorizerSpec, FunctionPolicies, IndexSpec, PolicyActions, Route, TableSpec, Template,
+    TemplateError,
+};
 
 /// The template of this checkout.
 pub fn template_path() -> std::path::PathBuf {

@@ -1,10 +1,11 @@
 //! Creates the template's stateful resources in moto: the table (with the template's key
-//! schema), the KMS key, and the secret holding the token signing key.
+//! schema and global secondary indexes), the KMS key, and the secret holding the token signing
+//! key.
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    SseSpecification, SseType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, SseSpecification, SseType,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -27,13 +28,15 @@ pub enum ProvisionError {
     Template(#[from] TemplateError),
     #[error("could not create {what} in the local AWS endpoint: {detail}")]
     Aws { what: &'static str, detail: String },
+    #[error("IAM user name {name} is longer than IAM's {max} characters: use a shorter suffix")]
+    UserNameTooLong { name: String, max: usize },
 }
 
-fn aws(what: &'static str) -> impl Fn(String) -> ProvisionError {
+pub(crate) fn aws(what: &'static str) -> impl Fn(String) -> ProvisionError {
     move |detail| ProvisionError::Aws { what, detail }
 }
 
-fn sdk_detail<
+pub(crate) fn sdk_detail<
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 >(
@@ -79,13 +82,23 @@ pub async fn provision(
                 .kms_master_key_id(&kms_key_arn)
                 .build(),
         );
-    for (name, key_type) in &spec.key_schema {
-        create = create.key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(KeyType::from(key_type.as_str()))
+    for element in key_schema(&spec.key_schema)? {
+        create = create.key_schema(element);
+    }
+    for index in &spec.global_secondary_indexes {
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::from(index.projection_type.as_str()))
+            .set_non_key_attributes(
+                (!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()),
+            )
+            .build();
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
+                .projection(projection)
                 .build()
-                .map_err(|e| aws("the table")(e.to_string()))?,
+                .map_err(|e| aws("the table's indexes")(e.to_string()))?,
         );
     }
     for (name, scalar) in &spec.attribute_types {
@@ -118,4 +131,17 @@ pub async fn provision(
         kms_key_arn,
         token_key_secret,
     })
+}
+
+fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    pairs
+        .iter()
+        .map(|(name, key_type)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(key_type.as_str()))
+                .build()
+                .map_err(|e| aws("the table")(e.to_string()))
+        })
+        .collect()
 }

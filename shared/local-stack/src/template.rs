@@ -1,7 +1,8 @@
 //! Reading `infra/template.yaml`: the HTTP routes and the function binary behind each, the
-//! authorizer and its cache, and the table definition.
+//! authorizer and its cache, the table definition with its indexes, and the IAM actions each
+//! function's policies allow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -46,11 +47,54 @@ pub struct AuthorizerSpec {
     pub cache_seconds: u64,
 }
 
-/// A DynamoDB table's key schema: (attribute, `HASH`/`RANGE`) and attribute types.
+/// A DynamoDB table's key schema: (attribute, `HASH`/`RANGE`), attribute types and global
+/// secondary indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSpec {
     pub key_schema: Vec<(String, String)>,
     pub attribute_types: Vec<(String, String)>,
+    pub global_secondary_indexes: Vec<IndexSpec>,
+}
+
+/// A global secondary index: its name, key schema (attribute, `HASH`/`RANGE`) and projection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub key_schema: Vec<(String, String)>,
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection_type: String,
+    /// The attributes an `INCLUDE` projection adds.
+    pub non_key_attributes: Vec<String>,
+}
+
+/// What one function may do, read from its `Policies`: each managed policy it `!Ref`s and each
+/// inline policy document, down to the IAM actions they allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionPolicies {
+    /// The function's logical id in the template.
+    pub function: String,
+    /// The Cargo binary that implements it (`Metadata.BuildProperties.Binary`).
+    pub binary: String,
+    /// In the order of the function's `Policies`.
+    pub policies: Vec<PolicyActions>,
+}
+
+/// One policy of a function and the actions it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyActions {
+    /// The managed policy's logical id, or `{Function}Inline{n}` for the n-th inline document.
+    pub name: String,
+    pub actions: BTreeSet<String>,
+}
+
+impl FunctionPolicies {
+    /// Every action any of the function's policies allows.
+    pub fn actions(&self) -> BTreeSet<&str> {
+        self.policies
+            .iter()
+            .flat_map(|p| p.actions.iter().map(String::as_str))
+            .collect()
+    }
 }
 
 pub struct Template {
@@ -210,21 +254,67 @@ impl Template {
     pub fn table(&self, logical_id: &str) -> Result<TableSpec, TemplateError> {
         let properties = get(self.resource(logical_id)?, "Properties")
             .ok_or_else(|| shape(format!("{logical_id} has no Properties")))?;
-        let pairs =
-            |list: &str, a: &str, b: &str| -> Result<Vec<(String, String)>, TemplateError> {
-                get(properties, list)
-                    .and_then(Value::as_sequence)
-                    .ok_or_else(|| shape(format!("{logical_id} has no {list}")))?
-                    .iter()
-                    .map(|entry| match (text(entry, a), text(entry, b)) {
-                        (Some(x), Some(y)) => Ok((x.to_owned(), y.to_owned())),
-                        _ => Err(shape(format!("{logical_id}: malformed {list}"))),
-                    })
-                    .collect()
-            };
+        let pairs = |within: &Value,
+                     list: &str,
+                     a: &str,
+                     b: &str|
+         -> Result<Vec<(String, String)>, TemplateError> {
+            get(within, list)
+                .and_then(Value::as_sequence)
+                .ok_or_else(|| shape(format!("{logical_id} has no {list}")))?
+                .iter()
+                .map(|entry| match (text(entry, a), text(entry, b)) {
+                    (Some(x), Some(y)) => Ok((x.to_owned(), y.to_owned())),
+                    _ => Err(shape(format!("{logical_id}: malformed {list}"))),
+                })
+                .collect()
+        };
         Ok(TableSpec {
-            key_schema: pairs("KeySchema", "AttributeName", "KeyType")?,
-            attribute_types: pairs("AttributeDefinitions", "AttributeName", "AttributeType")?,
+            key_schema: pairs(properties, "KeySchema", "AttributeName", "KeyType")?,
+            attribute_types: pairs(
+                properties,
+                "AttributeDefinitions",
+                "AttributeName",
+                "AttributeType",
+            )?,
+            global_secondary_indexes: get(properties, "GlobalSecondaryIndexes")
+                .map(|list| {
+                    list.as_sequence()
+                        .ok_or_else(|| {
+                            shape(format!(
+                                "{logical_id}: GlobalSecondaryIndexes is not a list"
+                            ))
+                        })?
+                        .iter()
+                        .map(|index| {
+                            let name = text(index, "IndexName").ok_or_else(|| {
+                                shape(format!("{logical_id}: an index without IndexName"))
+                            })?;
+                            let projection = get(index, "Projection");
+                            Ok(IndexSpec {
+                                name: name.to_owned(),
+                                key_schema: pairs(index, "KeySchema", "AttributeName", "KeyType")
+                                    .map_err(|e| {
+                                    shape(format!("{logical_id} index {name}: {e}"))
+                                })?,
+                                projection_type: projection
+                                    .and_then(|p| text(p, "ProjectionType"))
+                                    .unwrap_or("ALL")
+                                    .to_owned(),
+                                non_key_attributes: projection
+                                    .and_then(|p| get(p, "NonKeyAttributes"))
+                                    .and_then(Value::as_sequence)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect(),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, TemplateError>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 
@@ -234,6 +324,129 @@ impl Template {
             .map(|(id, resource)| Ok((id.to_owned(), self.binary(id, resource)?)))
             .collect()
     }
+
+    /// Every function's policies and the IAM actions they allow, by binary.
+    ///
+    /// A function's `Policies` may hold `!Ref <ManagedPolicy>` (an `AWS::IAM::ManagedPolicy` of
+    /// this template) and inline documents (`Statement: [...]`). Resources and conditions are
+    /// not read: the local stack grants actions, the template and cfn-lint keep the scoping.
+    /// Anything whose actions cannot be read here — an AWS managed policy by name or ARN, a SAM
+    /// policy template, a `Deny` or `NotAction` statement — is an error rather than a silently
+    /// different grant.
+    pub fn function_policies(&self) -> Result<BTreeMap<String, FunctionPolicies>, TemplateError> {
+        let mut functions = BTreeMap::new();
+        for (function, resource) in self.resources_of_type("AWS::Serverless::Function") {
+            let binary = self.binary(function, resource)?;
+            let listed = match get(resource, "Properties").and_then(|p| get(p, "Policies")) {
+                None => Vec::new(),
+                Some(Value::Sequence(list)) => list.iter().collect(),
+                Some(single) => vec![single],
+            };
+            let mut policies = Vec::new();
+            for (position, entry) in listed.into_iter().enumerate() {
+                policies.push(self.policy_actions(function, position + 1, entry)?);
+            }
+            let entry = FunctionPolicies {
+                function: function.to_owned(),
+                binary: binary.clone(),
+                policies,
+            };
+            if let Some(other) = functions.insert(binary.clone(), entry) {
+                return Err(shape(format!(
+                    "{function} and {} both build binary {binary}",
+                    other.function
+                )));
+            }
+        }
+        Ok(functions)
+    }
+
+    /// One entry of a function's `Policies`.
+    fn policy_actions(
+        &self,
+        function: &str,
+        position: usize,
+        entry: &Value,
+    ) -> Result<PolicyActions, TemplateError> {
+        let referenced = match entry {
+            Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+            Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(Value::as_str),
+            _ => None,
+        };
+        if let Some(name) = referenced {
+            let policy = self
+                .resources
+                .get(name)
+                .filter(|r| text(r, "Type") == Some("AWS::IAM::ManagedPolicy"))
+                .ok_or_else(|| {
+                    shape(format!(
+                        "{function}: Policies refers to {name}, which is not an \
+                         AWS::IAM::ManagedPolicy of this template"
+                    ))
+                })?;
+            let document = get(policy, "Properties")
+                .and_then(|p| get(p, "PolicyDocument"))
+                .ok_or_else(|| shape(format!("{name} has no PolicyDocument")))?;
+            return Ok(PolicyActions {
+                name: name.to_owned(),
+                actions: statement_actions(name, document)?,
+            });
+        }
+        if get(entry, "Statement").is_some() {
+            let name = format!("{function}Inline{position}");
+            return Ok(PolicyActions {
+                actions: statement_actions(&name, entry)?,
+                name,
+            });
+        }
+        Err(shape(format!(
+            "{function}: policy #{position} is neither `!Ref <ManagedPolicy>` nor an inline \
+             `Statement` document, so its actions cannot be read (AWS managed policies and SAM \
+             policy templates are not supported by the local stack)"
+        )))
+    }
+}
+
+/// The actions a policy document's `Allow` statements grant.
+fn statement_actions(policy: &str, document: &Value) -> Result<BTreeSet<String>, TemplateError> {
+    let statements = match get(document, "Statement") {
+        Some(Value::Sequence(list)) => list.iter().collect(),
+        Some(single @ Value::Mapping(_)) => vec![single],
+        _ => {
+            return Err(shape(format!(
+                "{policy}: the policy document has no Statement"
+            )));
+        }
+    };
+    let mut actions = BTreeSet::new();
+    for statement in statements {
+        if text(statement, "Effect") != Some("Allow") {
+            return Err(shape(format!(
+                "{policy}: only Allow statements are supported (a Deny would be widened to every \
+                 resource locally)"
+            )));
+        }
+        let listed = match get(statement, "Action") {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Sequence(list)) => list
+                .iter()
+                .map(|a| {
+                    a.as_str()
+                        .ok_or_else(|| shape(format!("{policy}: an Action is not a string")))
+                })
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(shape(format!(
+                    "{policy}: every statement needs an Action (NotAction is not supported)"
+                )));
+            }
+        };
+        actions.extend(listed.into_iter().map(str::to_owned));
+    }
+    if actions.is_empty() {
+        return Err(shape(format!("{policy}: allows no action")));
+    }
+    Ok(actions)
 }
 
 #[cfg(test)]
@@ -298,5 +511,188 @@ mod tests {
                 ("sk".to_owned(), "RANGE".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn reads_the_by_id_index() {
+        let table = template().table("CredentialsTable").expect("table");
+        assert_eq!(
+            table.global_secondary_indexes,
+            [IndexSpec {
+                name: "ById".to_owned(),
+                key_schema: vec![
+                    ("pk".to_owned(), "HASH".to_owned()),
+                    ("id".to_owned(), "RANGE".to_owned())
+                ],
+                projection_type: "KEYS_ONLY".to_owned(),
+                non_key_attributes: vec![],
+            }]
+        );
+        let id_type = table.attribute_types.iter().find(|(name, _)| name == "id");
+        assert_eq!(id_type.map(|(_, t)| t.as_str()), Some("S"));
+    }
+
+    #[test]
+    fn every_function_has_actions() {
+        let template = template();
+        let policies = template.function_policies().expect("policies");
+        let binaries: BTreeSet<_> = template
+            .function_binaries()
+            .expect("binaries")
+            .into_values()
+            .collect();
+        assert_eq!(policies.keys().cloned().collect::<BTreeSet<_>>(), binaries);
+        for (binary, function) in &policies {
+            assert!(!function.actions().is_empty(), "{binary} has no action");
+            assert!(
+                function.policies.iter().all(|p| !p.actions.is_empty()),
+                "{binary} has a policy without actions"
+            );
+        }
+    }
+
+    #[test]
+    fn levered_get_connection_only_reads_metadata() {
+        let policies = template().function_policies().expect("policies");
+        let get = &policies["levered-get-connection"];
+        assert_eq!(get.function, "LeveredGetConnectionFunction");
+        assert_eq!(
+            get.actions(),
+            BTreeSet::from(["dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"])
+        );
+    }
+
+    /// The template reads like the API table: which managed policies each function holds.
+    #[test]
+    fn functions_hold_the_managed_policies_of_what_they_do() {
+        let policies = template().function_policies().expect("policies");
+        let held: BTreeMap<&str, Vec<&str>> = policies
+            .iter()
+            .map(|(binary, f)| {
+                let names = f.policies.iter().map(|p| p.name.as_str()).collect();
+                (binary.as_str(), names)
+            })
+            .collect();
+        let read = "MetadataReadPolicy";
+        let write = "MetadataWritePolicy";
+        let expected = BTreeMap::from([
+            ("authorizer", vec!["TokenKeyReadPolicy"]),
+            (
+                "levered-create-connection",
+                vec![read, write, "SecretCreatePolicy", "SecretRetirePolicy"],
+            ),
+            ("levered-get-connection", vec![read]),
+            ("levered-test-connection", vec![read, "SecretReadPolicy"]),
+            (
+                "levered-delete-connection",
+                vec![read, write, "SecretRetirePolicy"],
+            ),
+            (
+                "lightdash-create-credentials",
+                vec![read, write, "SecretCreatePolicy"],
+            ),
+            ("lightdash-list-credentials", vec![read]),
+            (
+                "lightdash-update-credentials",
+                vec![read, write, "SecretUpdatePolicy"],
+            ),
+            (
+                "lightdash-delete-credentials",
+                vec![read, write, "SecretRetirePolicy"],
+            ),
+            (
+                "mielto-create-credential",
+                vec![read, write, "SecretCreatePolicy"],
+            ),
+            ("mielto-list-credentials", vec![read]),
+            ("mielto-get-credential", vec![read]),
+            (
+                "mielto-update-credential",
+                vec![read, write, "SecretUpdatePolicy"],
+            ),
+            (
+                "mielto-delete-credential",
+                vec![read, write, "SecretRetirePolicy"],
+            ),
+        ]);
+        assert_eq!(held, expected);
+        let update = policies["mielto-update-credential"].actions();
+        assert!(update.contains("secretsmanager:PutSecretValue"));
+        assert!(!update.contains("secretsmanager:CreateSecret"));
+    }
+
+    fn one_function(policies: &str) -> Result<BTreeMap<String, FunctionPolicies>, TemplateError> {
+        let source = format!(
+            r#"
+Resources:
+  Shared:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          Effect: Allow
+          Action: dynamodb:GetItem
+          Resource: "*"
+  Table:
+    Type: AWS::DynamoDB::Table
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: fn
+    Properties:
+      Policies:
+{policies}
+"#
+        );
+        Template::parse(&source, "test.yaml")?.function_policies()
+    }
+
+    #[test]
+    fn reads_inline_statements_and_managed_policies() {
+        let policies = one_function(
+            r#"        - !Ref Shared
+        - Statement:
+            - Effect: Allow
+              Action: [secretsmanager:GetSecretValue, kms:Decrypt]
+              Resource: "*"
+              Condition: {StringEquals: {kms:ViaService: x}}
+        - Ref: Shared"#,
+        )
+        .expect("policies");
+        let function = &policies["fn"];
+        let names: Vec<_> = function.policies.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Shared", "FnInline2", "Shared"]);
+        assert_eq!(
+            function.actions(),
+            BTreeSet::from([
+                "dynamodb:GetItem",
+                "kms:Decrypt",
+                "secretsmanager:GetSecretValue"
+            ])
+        );
+    }
+
+    #[test]
+    fn refuses_policies_whose_actions_it_cannot_read() {
+        for (policies, expected) in [
+            ("        - AWSXRayDaemonWriteAccess", "cannot be read"),
+            (
+                "        - DynamoDBReadPolicy: {TableName: !Ref Table}",
+                "cannot be read",
+            ),
+            ("        - !Ref Table", "not an AWS::IAM::ManagedPolicy"),
+            (
+                "        - Statement: [{Effect: Deny, Action: '*', Resource: '*'}]",
+                "only Allow",
+            ),
+            (
+                "        - Statement: [{Effect: Allow, NotAction: 'iam:*', Resource: '*'}]",
+                "NotAction",
+            ),
+        ] {
+            let error = one_function(policies).expect_err(policies).to_string();
+            assert!(error.contains(expected), "{policies}: {error}");
+        }
     }
 }

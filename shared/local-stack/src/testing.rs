@@ -36,6 +36,16 @@ pub fn moto() -> Option<String> {
     )
 }
 
+/// The moto endpoint, when that moto enforces IAM (`STRONGROOM_MOTO_IAM=enforced`, which
+/// `scripts/lib.sh` `start_moto` sets): a test of permissions needs both.
+pub fn moto_enforcing_iam() -> Option<String> {
+    let endpoint = moto()?;
+    require(
+        "moto enforcing IAM (STRONGROOM_MOTO_IAM=enforced, from scripts/lib.sh start_moto)",
+        crate::iam::enforced().then_some(endpoint),
+    )
+}
+
 /// A PostgreSQL server that checks passwords (scram-sha-256), with a superuser login.
 #[derive(Debug)]
 pub struct ScramPostgres {
@@ -93,11 +103,23 @@ pub fn fixture_with(json: &str, edit: impl FnOnce(&mut Value)) -> Request {
     fixture(&event.to_string())
 }
 
-/// A handler's JSON body (`null` when it has none).
+/// A handler's JSON body; a body that is not JSON fails the test.
 pub fn body_json(response: &Response<Body>) -> Value {
+    let parsed = match response.body() {
+        Body::Text(text) => serde_json::from_str(text),
+        Body::Binary(bytes) => serde_json::from_slice(bytes),
+        Body::Empty => panic!("the response has no body (status {})", response.status()),
+        _ => panic!("the response has an unknown body"),
+    };
+    parsed.unwrap_or_else(|e| panic!("the response body is not JSON: {e}"))
+}
+
+/// Whether a handler's response has no body at all.
+pub fn has_no_body(response: &Response<Body>) -> bool {
     match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("a JSON body"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("a JSON body"),
-        _ => Value::Null,
+        Body::Empty => true,
+        Body::Text(text) => text.is_empty(),
+        Body::Binary(bytes) => bytes.is_empty(),
+        _ => false,
     }
 }

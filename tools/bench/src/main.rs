@@ -57,6 +57,15 @@ impl Bench {
 
     /// Starts `binary` against its own Runtime API, with the template's environment.
     async fn spawn(&self, binary: &str) -> Result<(RuntimeApi, Child, Instant), Failure> {
+        // moto enforces IAM: the functions run with the environment's key, its administrator's.
+        let credential = |name: &str| {
+            std::env::var(name)
+                .map_err(|_| format!("{name} is not set: run `make bench`, which sets it"))
+        };
+        let (access_key_id, secret_access_key) = (
+            credential("AWS_ACCESS_KEY_ID")?,
+            credential("AWS_SECRET_ACCESS_KEY")?,
+        );
         let runtime = RuntimeApi::start().await?;
         let started = Instant::now();
         let child = Command::new(self.bootstrap(binary))
@@ -69,8 +78,8 @@ impl Bench {
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ACCESS_KEY_ID", access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", secret_access_key)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ENDPOINT_URL", format!("http://{}", self.proxy.addr))
             .env("STRONGROOM_TABLE", &self.stack.table)
