@@ -5,7 +5,7 @@ use credential_model::Scope;
 use reqwest::Method;
 use serde_json::{Value, json};
 use strongroom_e2e::{
-    ALL_SCOPES, Body, Harness, Warehouse, canary, levered_postgres, org, unique_suffix,
+    ALL_SCOPES, Body, Harness, Reply, Warehouse, canary, levered_postgres, org, unique_suffix,
 };
 
 const CONNECTIONS: &str = "/api/v2/warehouse/connections";
@@ -19,6 +19,24 @@ fn assert_meta(body: &Value, org: &str) {
             .is_some_and(|id| !id.is_empty()),
         "{body}"
     );
+}
+
+/// The organization's connection (or `null`) from a `GET`, which must have answered 200.
+fn connection(reply: &Reply) -> Value {
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json()["connection"].clone()
+}
+
+/// Levered's error body: `status`, `code`, a sentence, and `meta`.
+fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    let error = reply.json();
+    assert_eq!(error["code"], code, "{error}");
+    assert!(
+        error["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{error}"
+    );
+    assert!(error["meta"]["request_id"].is_string(), "{error}");
 }
 
 #[tokio::test]
@@ -52,17 +70,16 @@ async fn lifecycle_create_get_test_update_delete() {
 
     // Get: the connection, without credentials.
     let reply = api.get(CONNECTIONS, &token).await;
-    assert_eq!(reply.status, 200);
-    let connection = &reply.json()["connection"];
-    assert_eq!(connection["id"], id.as_str());
-    assert_eq!(connection["provider"], "postgres");
-    assert_eq!(connection["dataset_id"], "public");
+    let shown = connection(&reply);
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["provider"], "postgres");
+    assert_eq!(shown["dataset_id"], "public");
     assert!(
-        connection["created_at"]
+        shown["created_at"]
             .as_str()
             .is_some_and(|t| t.ends_with('Z'))
     );
-    assert!(connection.get("credentials").is_none());
+    assert!(shown.get("credentials").is_none());
     assert!(!reply.text.contains("password"), "{}", reply.text);
 
     // Test: the warehouse accepts the password.
@@ -107,7 +124,7 @@ async fn lifecycle_create_get_test_update_delete() {
     assert_eq!(reply.status, 201);
     let current_id = reply.json()["id"].as_str().expect("id").to_owned();
     assert_eq!(
-        api.get(CONNECTIONS, &token).await.json()["connection"]["id"],
+        connection(&api.get(CONNECTIONS, &token).await)["id"],
         current_id.as_str()
     );
     assert_eq!(api.post_empty(TEST, &token).await.json()["success"], true);
@@ -116,17 +133,14 @@ async fn lifecycle_create_get_test_update_delete() {
     let reply = api.delete(CONNECTIONS, &token).await;
     assert_eq!(reply.status, 204);
     assert!(reply.text.is_empty());
-    assert_eq!(
-        api.get(CONNECTIONS, &token).await.json()["connection"],
-        Value::Null
-    );
+    assert_eq!(connection(&api.get(CONNECTIONS, &token).await), Value::Null);
     assert!(
         api.live_secrets(&org).await.is_empty(),
         "the secret is scheduled for deletion"
     );
-    assert_eq!(api.delete(CONNECTIONS, &token).await.status, 404);
+    assert_error(&api.delete(CONNECTIONS, &token).await, 404, "not_found");
     let reply = api.post_empty(TEST, &token).await;
-    assert_eq!(reply.status, 404);
+    assert_error(&reply, 404, "not_found");
     assert_eq!(reply.json()["success"], false);
 
     api.assert_never_exposed(&password).await;
@@ -242,7 +256,7 @@ async fn providers_that_cannot_be_tested_yet_say_so_honestly() {
     });
     assert_eq!(api.post(CONNECTIONS, &token, &snowflake).await.status, 201);
     let reply = api.get(CONNECTIONS, &token).await;
-    assert_eq!(reply.json()["connection"]["provider"], "snowflake");
+    assert_eq!(connection(&reply)["provider"], "snowflake");
     let reply = api.post_empty(TEST, &token).await;
     assert_eq!(reply.json()["code"], "test_not_available");
 
@@ -314,14 +328,13 @@ async fn organizations_never_see_each_other() {
         api.post_empty(TEST, &token_b).await,
         api.delete(CONNECTIONS, &token_b).await,
     ];
-    assert_eq!(replies_to_b[0].status, 200);
-    assert_eq!(replies_to_b[0].json()["connection"], Value::Null);
+    assert_eq!(connection(&replies_to_b[0]), Value::Null);
     assert_eq!(
         replies_to_b[0].json()["meta"]["organization_id"],
         org_b.as_str()
     );
-    assert_eq!(replies_to_b[1].status, 404);
-    assert_eq!(replies_to_b[2].status, 404);
+    assert_error(&replies_to_b[1], 404, "not_found");
+    assert_error(&replies_to_b[2], 404, "not_found");
     assert!(
         replies_to_b.iter().all(|r| !r.text.contains(&id_a)),
         "B saw A's connection"
@@ -338,12 +351,12 @@ async fn organizations_never_see_each_other() {
     assert_eq!(reply.status, 201);
     assert_ne!(reply.json()["id"], id_a.as_str());
     assert_eq!(
-        api.get(CONNECTIONS, &token_a).await.json()["connection"]["id"],
+        connection(&api.get(CONNECTIONS, &token_a).await)["id"],
         id_a.as_str()
     );
     assert_eq!(api.delete(CONNECTIONS, &token_b).await.status, 204);
     assert_eq!(
-        api.get(CONNECTIONS, &token_a).await.json()["connection"]["id"],
+        connection(&api.get(CONNECTIONS, &token_a).await)["id"],
         id_a.as_str()
     );
     assert_eq!(api.post_empty(TEST, &token_a).await.json()["success"], true);
@@ -455,8 +468,7 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         format!("{{\"provider\": \"postgres\", \"password\": \"{password}\""),
     )
     .await;
-    assert_eq!(reply.status, 400);
-    assert_eq!(reply.json()["code"], "malformed_json");
+    assert_error(&reply, 400, "malformed_json");
     assert!(
         reply.json()["error"]
             .as_str()
@@ -467,22 +479,18 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         with(&["dataset_id"], json!("public")).to_string(),
     )
     .await;
-    assert_eq!(reply.status, 415);
-    assert_eq!(reply.json()["code"], "unsupported_media_type");
+    assert_error(&reply, 415, "unsupported_media_type");
     let reply = raw(
         "application/json",
         format!("{{\"provider\": \"{}\"}}", "x".repeat(70 * 1024)),
     )
     .await;
-    assert_eq!(reply.status, 413);
+    assert_error(&reply, 413, "payload_too_large");
     let reply = raw("application/json", String::new()).await;
-    assert_eq!(reply.status, 400);
+    assert_error(&reply, 400, "malformed_json");
 
     // Nothing was written anywhere.
-    assert_eq!(
-        api.get(CONNECTIONS, &token).await.json()["connection"],
-        Value::Null
-    );
+    assert_eq!(connection(&api.get(CONNECTIONS, &token).await), Value::Null);
     assert_eq!(api.item_count().await, 0);
     assert!(api.live_secrets(&org).await.is_empty());
     api.assert_never_exposed(&password).await;
@@ -539,57 +547,182 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_levered_shape() {
     // A good token without the scope: 403, and nothing written.
     let reader = api.token(&org, "user_1", &[Scope::Read]);
     let reply = api.post(CONNECTIONS, &reader, &body).await;
-    assert_eq!(reply.status, 403, "{}", reply.text);
-    assert_eq!(reply.json()["code"], "forbidden");
+    assert_error(&reply, 403, "forbidden");
     assert!(
         reply.json()["error"]
             .as_str()
             .is_some_and(|e| e.contains("credentials:write"))
     );
-    assert_eq!(api.delete(CONNECTIONS, &reader).await.status, 403);
-    assert_eq!(api.get(CONNECTIONS, &reader).await.status, 200);
+    assert_error(&api.delete(CONNECTIONS, &reader).await, 403, "forbidden");
+    assert_eq!(
+        connection(&api.get(CONNECTIONS, &reader).await),
+        Value::Null
+    );
     let writer = api.token(&org, "user_1", &[Scope::Write]);
-    assert_eq!(api.get(CONNECTIONS, &writer).await.status, 403);
+    assert_error(&api.get(CONNECTIONS, &writer).await, 403, "forbidden");
     assert_eq!(api.item_count().await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_replacements_leave_one_connection_and_one_live_secret() {
     let Some(api) = Harness::start().await else {
         return;
     };
     let org = org("race");
     let token = api.token(&org, "user_1", ALL_SCOPES);
+    let password = canary();
     let body = |n: usize| {
         json!({"provider": "postgres", "credentials": {"host": "db.example.com", "port": 5432,
-            "database": format!("db{n}"), "username": "u", "password": canary()}})
+            "database": format!("db{n}"), "username": "u", "password": password}})
     };
     let api = std::sync::Arc::new(api);
-    let mut racers = tokio::task::JoinSet::new();
-    for n in 0..8 {
-        let (api, token, body) = (api.clone(), token.clone(), body(n));
-        racers.spawn(async move { api.post(CONNECTIONS, &token, &body).await });
+    let mut conflicts = 0;
+    for round in 0..5 {
+        let mut racers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (api, token, body) = (api.clone(), token.clone(), body(n));
+            racers.spawn(async move { api.post(CONNECTIONS, &token, &body).await });
+        }
+        let replies = racers.join_all().await;
+        let winners: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
+        for reply in &replies {
+            match reply.status {
+                201 => {}
+                409 => {
+                    assert_error(reply, 409, "conflict");
+                    conflicts += 1;
+                }
+                other => panic!("round {round}: {other}: {}", reply.text),
+            }
+        }
+        assert!(!winners.is_empty(), "round {round}: no replacement won");
+        let current = connection(&api.get(CONNECTIONS, &token).await);
+        assert!(
+            winners.iter().any(|r| r.json()["id"] == current["id"]),
+            "round {round}: the stored connection is one a winner was told of"
+        );
+        assert_eq!(api.item_count().await, 1);
+        let mut live = api.live_secrets(&org).await;
+        live.sort();
+        assert_eq!(
+            live,
+            api.secret_arns_in_table().await,
+            "round {round}: losers' and replaced secrets are gone"
+        );
+        if conflicts > 0 {
+            break;
+        }
     }
-    let replies = racers.join_all().await;
-    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(conflicts > 0, "the replacements never raced");
+    api.assert_never_exposed(&password).await;
+}
+
+/// Creates racing deletes: a replace that read a connection must not overwrite a connection
+/// created after that one was deleted (its version restarts at 1), and no secret may outlive
+/// the metadata that references it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_racing_deletes_never_lose_a_write_or_orphan_a_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let api = std::sync::Arc::new(api);
+    let org = org("aba");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let password = canary();
+    let body = |n: usize| {
+        json!({"provider": "postgres", "credentials": {"host": "db.example.com", "port": 5432,
+            "database": format!("db{n}"), "username": "u", "password": password}})
+    };
+    let (mut refused_creates, mut deletes) = (0, 0);
+    for round in 0..20 {
+        let reply = api.post(CONNECTIONS, &token, &body(100)).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let mut racers = tokio::task::JoinSet::new();
+        // Three deletes at once, and eight creates spread over their window, so that some
+        // creates read the connection before it is deleted and some after.
+        let plan = (0..3)
+            .map(|_| (Method::DELETE, 0))
+            .chain((0..8).map(|n| (Method::POST, 3 * n)));
+        for (n, (method, delay_ms)) in plan.enumerate() {
+            let (api, token, body) = (api.clone(), token.clone(), body(n));
+            racers.spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+                let reply = if method == Method::POST {
+                    api.post(CONNECTIONS, &token, &body).await
+                } else {
+                    api.delete(CONNECTIONS, &token).await
+                };
+                (method, reply)
+            });
+        }
+        for (method, reply) in racers.join_all().await {
+            match (&method, reply.status) {
+                (&Method::POST, 201) => {}
+                (&Method::POST, 409) => {
+                    assert_eq!(reply.json()["code"], "conflict", "{}", reply.text);
+                    refused_creates += 1;
+                }
+                (&Method::DELETE, 204) => deletes += 1,
+                (&Method::DELETE, 404 | 409) => {
+                    assert!(reply.json()["code"].is_string(), "{}", reply.text);
+                }
+                (method, status) => panic!("{method} answered {status}: {}", reply.text),
+            }
+        }
+        let referenced = api.secret_arns_in_table().await;
+        assert!(referenced.len() <= 1, "round {round}: {referenced:?}");
+        let mut live = api.live_secrets(&org).await;
+        live.sort();
+        assert_eq!(
+            live, referenced,
+            "round {round}: every live secret is the connection's, and it has one"
+        );
+    }
     assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 409),
-        "{statuses:?}"
+        refused_creates > 0 && deletes > 0,
+        "the race did not happen: {refused_creates} creates refused, {deletes} deletes"
     );
-    assert!(statuses.contains(&201), "{statuses:?}");
-    for conflict in replies.iter().filter(|r| r.status == 409) {
-        assert_eq!(conflict.json()["code"], "conflict");
+    api.assert_never_exposed(&password).await;
+}
+
+/// A dependency down: every route answers 503 in Levered's shape, says which dependency,
+/// gives no detail, writes nothing half-way, and logs its cause without a secret in it.
+#[tokio::test]
+async fn a_dependency_down_answers_503_in_levered_shape_and_logs_no_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("outage");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let password = canary();
+    let body = json!({"provider": "postgres", "credentials": {"host": "db.example.com",
+        "port": 5432, "database": "d", "username": "u", "password": password}});
+    assert_eq!(api.post(CONNECTIONS, &token, &body).await.status, 201);
+    api.break_the_table().await;
+    for reply in [
+        api.post(CONNECTIONS, &token, &body).await,
+        api.get(CONNECTIONS, &token).await,
+        api.post_empty(TEST, &token).await,
+        api.delete(CONNECTIONS, &token).await,
+    ] {
+        assert_error(&reply, 503, "service_unavailable");
+        assert_eq!(
+            reply.json()["error"],
+            "the metadata store is temporarily unavailable; retry shortly"
+        );
     }
-    let reply = api.get(CONNECTIONS, &token).await;
-    let winner = reply.json()["connection"]["id"]
-        .as_str()
-        .expect("one connection")
-        .to_owned();
-    assert!(replies.iter().any(|r| r.json()["id"] == winner.as_str()));
-    assert_eq!(api.item_count().await, 1);
     assert_eq!(
         api.live_secrets(&org).await.len(),
         1,
-        "losers and replaced secrets are gone"
+        "the refused create's secret was discarded"
     );
+    let failures = Harness::failure_log_lines();
+    assert!(
+        failures
+            .iter()
+            .any(|line| line.contains("the metadata store")),
+        "the cause is logged: {failures:?}"
+    );
+    assert!(failures.iter().all(|line| !line.contains(&password)));
+    assert!(!api.transcript().contains(&password));
 }

@@ -37,7 +37,8 @@ struct Case {
 }
 
 /// Every warehouse type of Lightdash's `anyOf`, and each authentication type they have, with
-/// `secret` as their secret material.
+/// `secret` as their secret material; a type without secret material carries it in a field
+/// Lightdash does not have, which is never stored.
 fn every_case(secret: &str) -> Vec<Case> {
     let pem = format!("{PEM_HEAD}{secret}{PEM_TAIL}");
     let user_password = |kind: &'static str| Case {
@@ -76,14 +77,14 @@ fn every_case(secret: &str) -> Vec<Case> {
         Case {
             label: "snowflake external_browser",
             credentials: json!({"type": "snowflake", "user": "ANALYST",
-                "authenticationType": "external_browser"}),
+                "authenticationType": "external_browser", "unknownField": secret}),
             shown: json!({"type": "snowflake", "user": "ANALYST"}),
             secret_at: None,
         },
         Case {
             label: "snowflake none",
             credentials: json!({"type": "snowflake", "user": "ANALYST",
-                "authenticationType": "none"}),
+                "authenticationType": "none", "unknownField": secret}),
             shown: json!({"type": "snowflake", "user": "ANALYST"}),
             secret_at: None,
         },
@@ -106,7 +107,7 @@ fn every_case(secret: &str) -> Vec<Case> {
         Case {
             label: "bigquery adc",
             credentials: json!({"type": "bigquery", "authenticationType": "adc",
-                "keyfileContents": {"quota_project_id": "analytics"}}),
+                "keyfileContents": {"quota_project_id": "analytics"}, "unknownField": secret}),
             shown: json!({"type": "bigquery"}),
             secret_at: None,
         },
@@ -141,7 +142,7 @@ fn every_case(secret: &str) -> Vec<Case> {
         },
         Case {
             label: "athena role",
-            credentials: json!({"type": "athena"}),
+            credentials: json!({"type": "athena", "unknownField": secret}),
             shown: json!({"type": "athena"}),
             secret_at: None,
         },
@@ -461,7 +462,8 @@ async fn users_and_organizations_never_reach_each_others_credentials() {
     )
     .await;
     let foreign = patch(&api, &colleague, &uuid, &json!({})).await;
-    assert_eq!(unknown.status, foreign.status);
+    assert_error(&unknown, 404, "NotFoundError", None);
+    assert_error(&foreign, 404, "NotFoundError", None);
     assert_eq!(
         unknown.json()["error"]["message"],
         foreign.json()["error"]["message"]
@@ -655,7 +657,7 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_lightdash_shape() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_updates_have_one_winner_and_the_secret_agrees_with_it() {
     let Some(api) = Harness::start().await else {
         return;
@@ -673,35 +675,222 @@ async fn concurrent_updates_have_one_winner_and_the_secret_agrees_with_it() {
         .await,
     );
     let uuid = uuid_of(&created);
-    // Each racer sends its own user with its own password, so metadata and secret can be
-    // checked against each other afterwards.
-    let racers: Vec<(String, String)> = (0..6).map(|n| (format!("user_{n}"), canary())).collect();
-    let tasks: Vec<_> = racers
-        .iter()
-        .map(|(user, password)| {
+    let mut conflicts = 0;
+    let mut passwords = Vec::new();
+    for round in 0..5 {
+        // Each racer sends its own user with its own password, so metadata and secret can be
+        // checked against each other afterwards.
+        let racers: Vec<(String, String)> = (0..6)
+            .map(|n| (format!("user_{round}_{n}"), canary()))
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (user, password) in &racers {
             let (api, token, uuid) = (api.clone(), token.clone(), uuid.clone());
             let body = json!({"credentials": {"type": "postgres", "user": user,
                 "password": password}});
-            tokio::spawn(async move { patch(&api, &token, &uuid, &body).await })
-        })
-        .collect();
-    let mut winners = 0;
-    for task in tasks {
-        let reply = task.await.expect("the request ran");
-        match reply.status {
-            200 => winners += 1,
-            409 => assert_error(&reply, 409, "ConflictError", None),
-            other => panic!("unexpected {other}: {}", reply.text),
+            tasks.spawn(async move { patch(&api, &token, &uuid, &body).await });
+        }
+        let mut winners = 0;
+        for reply in tasks.join_all().await {
+            match reply.status {
+                200 => winners += 1,
+                409 => {
+                    assert_error(&reply, 409, "ConflictError", None);
+                    conflicts += 1;
+                }
+                other => panic!("round {round}: unexpected {other}: {}", reply.text),
+            }
+        }
+        assert!(winners >= 1, "round {round}: no update won");
+        let listed = results(&api.get(CREDENTIALS, &token).await);
+        let user = listed[0]["credentials"]["user"].as_str().expect("a user");
+        let (_, document) = only_secret(&api, &org).await;
+        let password = &racers.iter().find(|(u, _)| u == user).expect("a racer").1;
+        assert_eq!(
+            document,
+            json!({"engine": "postgres", "username": user, "password": password}),
+            "round {round}: the secret belongs to the metadata that won"
+        );
+        passwords.extend(racers.into_iter().map(|(_, password)| password));
+        if conflicts > 0 {
+            break;
         }
     }
-    assert!(winners >= 1);
-    let listed = results(&api.get(CREDENTIALS, &token).await);
-    let user = listed[0]["credentials"]["user"].as_str().expect("a user");
-    let (_, document) = only_secret(&api, &org).await;
-    let password = &racers.iter().find(|(u, _)| u == user).expect("a racer").1;
-    assert_eq!(
-        document,
-        json!({"engine": "postgres", "username": user, "password": password}),
-        "the secret belongs to the metadata that won"
+    assert!(conflicts > 0, "the updates never raced");
+    for password in &passwords {
+        api.assert_never_exposed(password).await;
+    }
+}
+
+#[tokio::test]
+async fn a_placeholder_nested_in_a_key_file_keeps_the_stored_value() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("nested");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let created = results(
+        &api.post(
+            CREDENTIALS,
+            &token,
+            &json!({"name": "bq", "credentials": {"type": "bigquery", "authenticationType": "sso",
+                "keyfileContents": {"refresh_token": secret, "client_id": "c1"}}}),
+        )
+        .await,
     );
+    let reply = patch(
+        &api,
+        &token,
+        &uuid_of(&created),
+        &json!({"credentials": {"type": "bigquery", "authenticationType": "sso",
+            "keyfileContents": {"refresh_token": "********", "client_id": "c2"}}}),
+    )
+    .await;
+    results(&reply);
+    let (_, document) = only_secret(&api, &org).await;
+    assert_eq!(
+        document["keyfile"],
+        json!({"refresh_token": secret, "client_id": "c2"})
+    );
+    api.assert_never_exposed(&secret).await;
+}
+
+#[tokio::test]
+async fn a_change_of_warehouse_type_retags_the_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("retag");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let created = results(
+        &api.post(
+            CREDENTIALS,
+            &token,
+            &json!({"name": "pg", "credentials": {"type": "postgres", "user": "a",
+                "password": canary()}}),
+        )
+        .await,
+    );
+    let (arn, _) = only_secret(&api, &org).await;
+    assert_eq!(
+        api.describe_secret(&arn).await.tag("strongroom:provider"),
+        Some("postgres")
+    );
+    results(
+        &patch(
+            &api,
+            &token,
+            &uuid_of(&created),
+            &json!({"credentials": {"type": "snowflake", "user": "S", "password": canary()}}),
+        )
+        .await,
+    );
+    assert_eq!(
+        api.describe_secret(&arn).await.tag("strongroom:provider"),
+        Some("snowflake")
+    );
+}
+
+/// Updates racing deletes: an update that finds its secret deleted under it answers as the
+/// credentials are (gone: 404; changed: 409), never that the vault is unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn updates_racing_deletes_answer_not_found_or_conflict_never_unavailable() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let api = Arc::new(api);
+    let org = org("update_delete");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let (mut refused_updates, mut deletes) = (0, 0);
+    for _ in 0..16 {
+        let created = results(
+            &api.post(
+                CREDENTIALS,
+                &token,
+                &json!({"name": "pg", "credentials": {"type": "postgres", "user": "u",
+                    "password": secret}}),
+            )
+            .await,
+        );
+        let uuid = uuid_of(&created);
+        let mut racers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (api, token, uuid) = (api.clone(), token.clone(), uuid.clone());
+            let body = json!({"credentials": {"type": "postgres", "user": format!("u{n}")}});
+            racers.spawn(async move {
+                if n < 6 {
+                    (Method::PATCH, patch(&api, &token, &uuid, &body).await)
+                } else {
+                    (Method::DELETE, api.delete(&path(&uuid), &token).await)
+                }
+            });
+        }
+        for (method, reply) in racers.join_all().await {
+            match (&method, reply.status) {
+                (&Method::PATCH, 200) | (&Method::DELETE, 200) => {}
+                (&Method::PATCH, 404) | (&Method::DELETE, 404) => {
+                    assert_error(&reply, 404, "NotFoundError", None)
+                }
+                (_, 409) => assert_error(&reply, 409, "ConflictError", None),
+                (method, status) => panic!("{method} answered {status}: {}", reply.text),
+            }
+            match (&method, reply.status) {
+                (&Method::PATCH, 404 | 409) => refused_updates += 1,
+                (&Method::DELETE, 200) => deletes += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        refused_updates > 0 && deletes > 0,
+        "the race did not happen: {refused_updates} updates refused, {deletes} deletes"
+    );
+    let mut live = api.live_secrets(&org).await;
+    live.sort();
+    assert_eq!(live, api.secret_arns_in_table().await);
+    api.assert_never_exposed(&secret).await;
+}
+
+/// A dependency down: every route answers 503 as Lightdash's `ServiceUnavailableError`, gives
+/// no detail, writes nothing half-way, and logs its cause without a secret in it.
+#[tokio::test]
+async fn a_dependency_down_answers_503_in_lightdash_shape_and_logs_no_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("outage");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let body = json!({"name": "pg", "credentials": {"type": "postgres", "user": "u",
+        "password": secret}});
+    let uuid = uuid_of(&results(&api.post(CREDENTIALS, &token, &body).await));
+    api.break_the_table().await;
+    for reply in [
+        api.post(CREDENTIALS, &token, &body).await,
+        api.get(CREDENTIALS, &token).await,
+        patch(&api, &token, &uuid, &body).await,
+        api.delete(&path(&uuid), &token).await,
+    ] {
+        assert_error(&reply, 503, "ServiceUnavailableError", None);
+        assert_eq!(
+            reply.json()["error"]["message"],
+            "the metadata store is temporarily unavailable; retry shortly"
+        );
+    }
+    assert_eq!(
+        api.live_secrets(&org).await.len(),
+        1,
+        "the refused create's secret was discarded"
+    );
+    let failures = Harness::failure_log_lines();
+    assert!(
+        failures
+            .iter()
+            .any(|line| line.contains("the metadata store")),
+        "the cause is logged: {failures:?}"
+    );
+    assert!(failures.iter().all(|line| !line.contains(&secret)));
+    assert!(!api.transcript().contains(&secret));
 }

@@ -74,6 +74,14 @@ async fn create(api: &Harness, token: &str, body: &Value) -> Value {
     reply.json()
 }
 
+/// FastAPI's `{"detail": "<message>"}` with `status`.
+fn assert_detail(reply: &Reply, status: u16, message: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(reply.json(), json!({ "detail": message }));
+}
+
+const NOT_FOUND: &str = "Credential not found";
+
 fn id_of(credential: &Value) -> String {
     credential["id"].as_str().expect("an id").to_owned()
 }
@@ -228,12 +236,11 @@ async fn every_auth_type_and_credential_type_lives_through_create_list_get_updat
         credential_path(&id_of(&created[0])),
         credential_path("nope"),
     ] {
-        assert_eq!(api.delete(&path, &token).await.status, 404);
+        assert_detail(&api.delete(&path, &token).await, 404, NOT_FOUND);
         let reply = api
             .send_json(Method::PUT, &path, &token, &json!({"label": "x"}))
             .await;
-        assert_eq!(reply.status, 404);
-        assert_eq!(reply.json(), json!({"detail": "Credential not found"}));
+        assert_detail(&reply, 404, NOT_FOUND);
     }
     for secret in &canaries {
         api.assert_never_exposed(secret).await;
@@ -814,12 +821,11 @@ async fn bad_input_names_the_field_in_pydantic_words_and_writes_nothing() {
         api_key(&"x".repeat(70 * 1024), &secret).to_string(),
     )
     .await;
-    assert_eq!(reply.status, 413);
-    assert!(reply.json()["detail"].is_string(), "{}", reply.text);
+    assert_detail(&reply, 413, "the request body is larger than 65536 bytes");
     let big_object = json!({"label": "x", "auth_type": "custom", "credential_scope": "w",
         "credentials": {"blob": "x".repeat(40 * 1024), "key": secret}});
     let reply = api.post(CREDENTIALS, &token, &big_object).await;
-    assert_eq!(reply.status, 413, "{}", reply.text);
+    assert_detail(&reply, 413, "the request body is larger than 32768 bytes");
 
     assert_eq!(api.item_count().await, 0);
     assert!(api.live_secrets(&org).await.is_empty());
@@ -908,18 +914,18 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_fastapi_shape() {
         json!({"detail": "Forbidden: this operation needs the credentials:write scope"})
     );
     let rename = json!({"label": "x"});
-    assert_eq!(
-        api.send_json(Method::PUT, &item, &reader, &rename)
-            .await
-            .status,
-        403
+    let forbidden = "Forbidden: this operation needs the credentials:write scope";
+    assert_detail(
+        &api.send_json(Method::PUT, &item, &reader, &rename).await,
+        403,
+        forbidden,
     );
-    assert_eq!(api.delete(&item, &reader).await.status, 403);
+    assert_detail(&api.delete(&item, &reader).await, 403, forbidden);
     assert_eq!(api.item_count().await, 0);
 
     let credential = create(&api, &writer, &api_key("x", &secret)).await;
     let path = credential_path(&id_of(&credential));
-    assert_eq!(api.get(&path, &reader).await.status, 200);
+    assert_eq!(api.get(&path, &reader).await.json(), credential);
     assert_eq!(ids(&api.get(CREDENTIALS, &reader).await).len(), 1);
     for reply in [
         api.get(&path, &writer).await,
@@ -932,11 +938,11 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_fastapi_shape() {
         );
     }
     let admin = api.token(&org, "user_1", &[Scope::Admin]);
-    assert_eq!(api.get(&path, &admin).await.status, 200);
+    assert_eq!(api.get(&path, &admin).await.json(), credential);
     api.assert_never_exposed(&secret).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_updates_leave_metadata_and_secret_in_agreement() {
     let Some(api) = Harness::start().await else {
         return;
@@ -946,47 +952,243 @@ async fn concurrent_updates_leave_metadata_and_secret_in_agreement() {
     let credential = create(&api, &token, &api_key("start", &canary())).await;
     let path = credential_path(&id_of(&credential));
     let api = Arc::new(api);
-    let mut racers = tokio::task::JoinSet::new();
-    for n in 0..8 {
-        let (api, token, path) = (api.clone(), token.clone(), path.clone());
-        let body =
-            json!({"label": format!("racer {n}"), "credentials": {"token": format!("t{n}")}});
-        racers.spawn(async move {
-            let reply = api.send_json(Method::PUT, &path, &token, &body).await;
-            (n, reply)
-        });
-    }
-    let replies = racers.join_all().await;
-    let winners: Vec<usize> = replies
-        .iter()
-        .filter(|(_, r)| r.status == 200)
-        .map(|(n, _)| *n)
-        .collect();
-    for (_, reply) in &replies {
-        assert!(
-            [200, 409].contains(&reply.status),
-            "{} {}",
-            reply.status,
-            reply.text
+    let mut conflicts = 0;
+    let mut tokens = Vec::new();
+    for round in 0..5 {
+        let mut racers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (api, token, path) = (api.clone(), token.clone(), path.clone());
+            let secret = canary();
+            tokens.push(secret.clone());
+            let body = json!({"label": format!("racer {round} {n}"),
+                "credentials": {"token": secret}});
+            racers.spawn(async move {
+                let reply = api.send_json(Method::PUT, &path, &token, &body).await;
+                (n, reply)
+            });
+        }
+        let replies = racers.join_all().await;
+        let winners: Vec<usize> = replies
+            .iter()
+            .filter(|(_, r)| r.status == 200)
+            .map(|(n, _)| *n)
+            .collect();
+        for (_, reply) in &replies {
+            match reply.status {
+                200 => {}
+                409 => {
+                    assert_detail(
+                        reply,
+                        409,
+                        "the credential was changed by another request; retry",
+                    );
+                    conflicts += 1;
+                }
+                other => panic!("round {round}: {other} {}", reply.text),
+            }
+        }
+        assert!(!winners.is_empty(), "round {round}: no update won");
+        let label = api.get(&path, &token).await.json()["label"]
+            .as_str()
+            .expect("a label")
+            .to_owned();
+        let n: usize = label
+            .strip_prefix(&format!("racer {round} "))
+            .and_then(|n| n.parse().ok())
+            .expect("a racer's label");
+        assert!(winners.contains(&n), "{label} did not win");
+        let (_, document) = only_secret(&api, &org).await;
+        let sent = &tokens[tokens.len() - 8 + n];
+        assert_eq!(
+            document["credentials"],
+            json!({ "token": sent }),
+            "round {round}: the current secret is the one the current metadata was written with"
         );
-        if reply.status == 409 {
-            assert!(reply.json()["detail"].is_string());
+        if conflicts > 0 {
+            break;
         }
     }
-    assert!(!winners.is_empty());
-    let label = api.get(&path, &token).await.json()["label"]
-        .as_str()
-        .expect("a label")
-        .to_owned();
-    let n: usize = label
-        .strip_prefix("racer ")
-        .and_then(|n| n.parse().ok())
-        .expect("a racer's label");
-    assert!(winners.contains(&n), "{label} did not win");
+    assert!(conflicts > 0, "the updates never raced");
+    for secret in &tokens {
+        api.assert_never_exposed(secret).await;
+    }
+}
+
+/// Updates racing deletes: an update that finds its secret deleted under it answers as the
+/// credential is (gone: 404; changed: 409), never that the vault is unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn updates_racing_deletes_answer_not_found_or_conflict_never_unavailable() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let api = Arc::new(api);
+    let org = org("update_delete");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let (mut refused_updates, mut deletes) = (0, 0);
+    for _ in 0..16 {
+        let credential = create(&api, &token, &api_key("racing", &secret)).await;
+        let path = credential_path(&id_of(&credential));
+        let mut racers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (api, token, path) = (api.clone(), token.clone(), path.clone());
+            let body = json!({"credentials": {"api_key": "********", "n": n}});
+            racers.spawn(async move {
+                if n < 6 {
+                    (
+                        Method::PUT,
+                        api.send_json(Method::PUT, &path, &token, &body).await,
+                    )
+                } else {
+                    (Method::DELETE, api.delete(&path, &token).await)
+                }
+            });
+        }
+        for (method, reply) in racers.join_all().await {
+            match (&method, reply.status) {
+                (&Method::PUT, 200) | (&Method::DELETE, 204) => {}
+                (&Method::PUT, 404 | 409) | (&Method::DELETE, 404 | 409) => {
+                    assert!(reply.json()["detail"].is_string(), "{}", reply.text);
+                }
+                (method, status) => panic!("{method} answered {status}: {}", reply.text),
+            }
+            match (&method, reply.status) {
+                (&Method::PUT, 404 | 409) => refused_updates += 1,
+                (&Method::DELETE, 204) => deletes += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        refused_updates > 0 && deletes > 0,
+        "the race did not happen: {refused_updates} updates refused, {deletes} deletes"
+    );
+    let mut live = api.live_secrets(&org).await;
+    live.sort();
+    assert_eq!(live, api.secret_arns_in_table().await);
+    api.assert_never_exposed(&secret).await;
+}
+
+#[tokio::test]
+async fn a_placeholder_nested_in_new_credentials_keeps_the_stored_value() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("nested");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let mut body = api_key("OAuth app", "unused");
+    body["credentials"] = json!({"client_id": "app-1",
+        "nested": {"client_secret": secret, "scopes": ["read"]},
+        "keys": [{"kid": "k1", "value": secret}]});
+    let credential = create(&api, &token, &body).await;
+    let path = credential_path(&id_of(&credential));
+    let reply = api
+        .send_json(
+            Method::PUT,
+            &path,
+            &token,
+            &json!({"credentials": {"client_id": "app-2",
+                "nested": {"client_secret": "********", "scopes": ["read", "write"]},
+                "keys": [{"kid": "k1", "value": "[REDACTED]"}]}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
     let (_, document) = only_secret(&api, &org).await;
     assert_eq!(
         document["credentials"],
-        json!({"token": format!("t{n}")}),
-        "the current secret is the one the current metadata was written with"
+        json!({"client_id": "app-2",
+            "nested": {"client_secret": secret, "scopes": ["read", "write"]},
+            "keys": [{"kid": "k1", "value": secret}]})
     );
+    api.assert_never_exposed(&secret).await;
+}
+
+#[tokio::test]
+async fn a_secret_is_stored_exactly_as_sent() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("exact");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let numbers = r#"{"account":123456789012345678901234567890,"ratio":0.1000000000000000055511151231257827,"small":-0}"#;
+    let text = format!(
+        r#"{{"label":"exact","auth_type":"custom","credential_scope":"workspace","credentials":{numbers}}}"#
+    );
+    let reply = api
+        .send(
+            Method::POST,
+            CREDENTIALS,
+            Some(&token),
+            Body::Raw {
+                content_type: "application/json",
+                text,
+            },
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let arn = api.live_secrets(&org).await.remove(0);
+    let stored = api.current_secret_text(&arn).await;
+    assert!(stored.contains(numbers), "{stored}");
+}
+
+#[tokio::test]
+async fn control_characters_in_display_text_are_refused() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("control");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    for (field, value) in [
+        ("label", "bell\u{7}label"),
+        ("label", "two\nlines"),
+        ("description", "tab\tseparated"),
+        ("credential_scope", "nul\u{0}"),
+        ("provider", "escape\u{1b}[31m"),
+    ] {
+        let mut body = api_key("valid", &canary());
+        body[field] = value.into();
+        let reply = api.post(CREDENTIALS, &token, &body).await;
+        assert_validation_error(&reply, json!(["body", field]), "value_error");
+    }
+    assert_eq!(api.item_count().await, 0);
+}
+
+/// A dependency down: every route answers 503 as FastAPI's `{"detail": …}`, gives no detail,
+/// writes nothing half-way, and logs its cause without a secret in it.
+#[tokio::test]
+async fn a_dependency_down_answers_503_as_fastapi_and_logs_no_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("outage");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let path = credential_path(&id_of(&create(&api, &token, &api_key("k", &secret)).await));
+    api.break_the_table().await;
+    let unavailable = "the metadata store is temporarily unavailable; retry shortly";
+    let update = json!({"credentials": {"api_key": secret}});
+    for reply in [
+        api.post(CREDENTIALS, &token, &api_key("k", &secret)).await,
+        api.get(CREDENTIALS, &token).await,
+        api.get(&path, &token).await,
+        api.send_json(Method::PUT, &path, &token, &update).await,
+        api.delete(&path, &token).await,
+    ] {
+        assert_detail(&reply, 503, unavailable);
+    }
+    assert_eq!(
+        api.live_secrets(&org).await.len(),
+        1,
+        "the refused create's secret was discarded"
+    );
+    let failures = Harness::failure_log_lines();
+    assert!(
+        failures
+            .iter()
+            .any(|line| line.contains("the metadata store")),
+        "the cause is logged: {failures:?}"
+    );
+    assert!(failures.iter().all(|line| !line.contains(&secret)));
+    assert!(!api.transcript().contains(&secret));
 }

@@ -69,8 +69,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body as JSON; a body that is not JSON fails the test.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+        serde_json::from_str(&self.text).unwrap_or_else(|error| {
+            panic!(
+                "a {} answer whose body is not JSON ({error}): {:?}",
+                self.status, self.text
+            )
+        })
     }
 }
 
@@ -106,12 +112,21 @@ impl Harness {
             uuid::Uuid::new_v4().simple()
         ));
         let template = Template::load(&template_path()).expect("the template loads");
-        let stack = provision(&sdk, &template, &testing::unique_suffix(), &key)
+        let suffix = testing::unique_suffix();
+        let stack = provision(&sdk, &template, &suffix, &key)
             .await
             .expect("the stack provisions in moto");
-        let functions = Functions::new(&sdk, &stack, LOCAL_ISSUER, LOCAL_AUDIENCE)
-            .await
-            .expect("the functions initialise");
+        // Each function runs under an IAM user of its own holding its template policies.
+        let functions = Functions::new(
+            &sdk,
+            &template,
+            &stack,
+            &suffix,
+            LOCAL_ISSUER,
+            LOCAL_AUDIENCE,
+        )
+        .await
+        .expect("the functions initialise");
         let gateway = Gateway::new(&template, functions)
             .expect("every template route has a handler")
             .start(([127, 0, 0, 1], 0).into())
@@ -275,6 +290,38 @@ impl Harness {
         }
     }
 
+    /// The `secret_arn` of every item of the stack's table.
+    pub async fn secret_arns_in_table(&self) -> Vec<String> {
+        let output = aws_sdk_dynamodb::Client::new(&self.sdk)
+            .scan()
+            .table_name(&self.stack.table)
+            .send()
+            .await
+            .expect("scan");
+        let mut arns: Vec<String> = output
+            .items()
+            .iter()
+            .filter_map(|item| item.get("secret_arn"))
+            .filter_map(|arn| arn.as_s().ok().cloned())
+            .collect();
+        arns.sort();
+        arns
+    }
+
+    /// A secret's text at `AWSCURRENT`, exactly as stored.
+    pub async fn current_secret_text(&self, arn: &str) -> String {
+        self.secrets()
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .expect("the secret reads")
+            .secret_string()
+            .expect("a string secret")
+            .to_owned()
+    }
+
     /// A secret's document at `AWSCURRENT`.
     pub async fn current_secret(&self, arn: &str) -> Value {
         let value = self
@@ -317,7 +364,8 @@ impl Harness {
         aws_sdk_secretsmanager::Client::new(&self.sdk)
     }
 
-    /// Fails if `secret` appears in any response, log line or table item seen so far.
+    /// Fails if `secret` appears in any response, log line or table item seen so far, or in
+    /// any secret's name, description or tags.
     pub async fn assert_never_exposed(&self, secret: &str) {
         assert!(
             !self.transcript().contains(secret),
@@ -330,6 +378,52 @@ impl Harness {
             !self.table_dump().await.contains(secret),
             "a DynamoDB item holds the secret"
         );
+        let mut next = None;
+        loop {
+            let page = self
+                .secrets()
+                .list_secrets()
+                .include_planned_deletion(true)
+                .set_next_token(next)
+                .send()
+                .await
+                .expect("list secrets");
+            for listed in page.secret_list() {
+                let described = format!(
+                    "{:?} {:?} {:?}",
+                    listed.name(),
+                    listed.description(),
+                    listed.tags()
+                );
+                assert!(
+                    !described.contains(secret),
+                    "a secret's name, description or tags hold the secret"
+                );
+            }
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// The lines logged as `request failed`: where a 5xx's cause is written.
+    pub fn failure_log_lines() -> Vec<String> {
+        captured_logs()
+            .lines()
+            .filter(|line| line.contains("request failed"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Takes the metadata table away, as an outage of DynamoDB would.
+    pub async fn break_the_table(&self) {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .delete_table()
+            .table_name(&self.stack.table)
+            .send()
+            .await
+            .expect("the table is deleted");
     }
 }
 

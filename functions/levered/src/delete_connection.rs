@@ -1,24 +1,14 @@
 //! `DELETE /api/v2/warehouse/connections`: removes the connection and schedules its secret
 //! for deletion.
 
-use credential_model::Scope;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use strongroom_edge::{empty_response, serve};
+use strongroom_edge::{Call, Handled, empty_response};
 
-use crate::{Deps, active_connection, shape};
+use crate::{Connection, Deps, Repository, Tester, Vault, active_connection};
 
-pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(serve(
-        request,
-        Scope::Write,
-        shape::error,
-        async |call, _request| {
-            let key = active_connection(call.caller.organization.clone());
-            let record = deps.store.credentials.delete(&key).await?;
-            tracing::info!(connection_id = %record.id, "warehouse connection deleted");
-            Ok(empty_response(StatusCode::NO_CONTENT))
-        },
-    )
-    .await)
+pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call: Call) -> Handled {
+    let key = active_connection(call.caller.organization);
+    let record = deps.credentials.delete::<Connection>(&key).await?;
+    tracing::info!(connection_id = %record.id, "warehouse connection deleted");
+    Ok(empty_response(StatusCode::NO_CONTENT))
 }

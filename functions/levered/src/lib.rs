@@ -1,12 +1,5 @@
 //! The Levered family: an organization's one active warehouse connection, faithful to
-//! Levered's `/api/v2/warehouse/connections` reference.
-//!
-//! | route                                   | scope               | function binary             |
-//! |-----------------------------------------|---------------------|-----------------------------|
-//! | `POST /api/v2/warehouse/connections`      | `credentials:write` | `levered-create-connection` |
-//! | `GET /api/v2/warehouse/connections`       | `credentials:read`  | `levered-get-connection`    |
-//! | `POST /api/v2/warehouse/connections/test` | `credentials:read`  | `levered-test-connection`   |
-//! | `DELETE /api/v2/warehouse/connections`    | `credentials:write` | `levered-delete-connection` |
+//! Levered's `/api/v2/warehouse/connections` reference. [`routes`] is its route table.
 
 pub mod create_connection;
 pub mod delete_connection;
@@ -18,36 +11,69 @@ pub mod test_connection;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use credential_model::{CredentialKind, OrgId, RecordKey};
+use credential_model::ports::{
+    ConnectionTester as Tester, CredentialRepository as Repository, SecretVault as Vault,
+};
+use credential_model::{Attributes, CredentialKind, CredentialService, OrgId, RecordKey};
+use serde::{Deserialize, Serialize};
 use strongroom_aws::config::ConfigError;
-use strongroom_aws::{Store, StoreSettings};
+use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
 use strongroom_connectors::DatabaseTester;
+use strongroom_edge::{Route, route};
 
 /// How long a connection test may take, connect and query together.
 pub const CONNECTION_TEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the Levered handlers need, built once per sandbox.
-pub struct Deps {
-    pub store: Store,
-    pub tester: DatabaseTester,
+pub struct Deps<R, V, T> {
+    pub credentials: CredentialService<R, V>,
+    pub tester: T,
 }
 
-impl Deps {
-    pub fn new(sdk: &SdkConfig, store: &StoreSettings) -> Self {
+/// The handlers' dependencies in Lambda.
+pub type AwsDeps = Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
+
+impl AwsDeps {
+    pub fn new(sdk: &SdkConfig, settings: &StoreSettings) -> Self {
         Deps {
-            store: Store::new(sdk, store),
+            credentials: strongroom_aws::store(sdk, settings),
             tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
         }
     }
 
     /// Reads the configuration the template sets and builds the clients.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let store = StoreSettings::from_env()?;
-        Ok(Deps::new(&strongroom_aws::sdk_config().await, &store))
+        let settings = StoreSettings::from_env()?;
+        Ok(AwsDeps::new(&strongroom_aws::sdk_config().await, &settings))
     }
+}
+
+/// The family's routes: what each answers, with which scope, in which binary.
+#[rustfmt::skip]
+pub fn routes<R: Repository + 'static, V: Vault + 'static, T: Tester + 'static>() -> [Route<Deps<R, V, T>>; 4] {
+    const CONNECTIONS: &str = "/api/v2/warehouse/connections";
+    [
+        route!("POST", CONNECTIONS, "levered-create-connection", Write, shape::error, create_connection::handle),
+        route!("GET", CONNECTIONS, "levered-get-connection", Read, shape::error, get_connection::handle),
+        route!("POST", "/api/v2/warehouse/connections/test", "levered-test-connection", Read, shape::test_error, test_connection::handle),
+        route!("DELETE", CONNECTIONS, "levered-delete-connection", Write, shape::error, delete_connection::handle),
+    ]
+}
+
+/// Levered's own fields of a connection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Connection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_id: Option<String>,
+}
+
+impl Attributes for Connection {
+    const KIND: CredentialKind = CredentialKind::WarehouseConnection;
 }
 
 /// Where an organization's active connection lives.
 fn active_connection(organization: OrgId) -> RecordKey {
-    RecordKey::singleton(organization, CredentialKind::WarehouseConnection)
+    RecordKey::singleton(organization, Connection::KIND)
 }

@@ -1,192 +1,173 @@
 //! The create-or-update request: `provider`, `project_id`, `dataset_id` and the
 //! provider-specific `credentials`, validated field by field before anything is written.
 
-use credential_model::secret::json_object_secret;
+use credential_model::connection::{Bigquery, DatabaseLogin, Snowflake};
 use credential_model::validation::{
-    FieldErrors, JsonObject, Problem, database_object, email, host, new_secret_text,
-    pem_private_key, text,
+    FieldErrors, database_object, email, host, new_secret_text, pem_private_key, text,
 };
-use credential_model::{CredentialInput, CredentialKind, NewCredential, Provider, Settings};
-use serde_json::Value;
+use credential_model::{Document, NewCredential, Provider, SecretValue};
+use secrecy::SecretString;
+use strongroom_edge::JsonBody;
+use strongroom_edge::input::{Object, Reader};
+
+use crate::Connection;
 
 /// The providers Levered documents, in its words.
-pub(crate) const PROVIDERS: [&str; 3] = ["bigquery", "snowflake", "postgres"];
+const PROVIDERS: [&str; 3] = ["bigquery", "snowflake", "postgres"];
 /// `sslmode` values accepted for postgres: libpq's meanings (an extension to Levered's list).
 const SSL_MODES: [&str; 4] = ["disable", "prefer", "require", "verify-full"];
 
-pub(crate) const PROJECT_ID: &str = "project_id";
-pub(crate) const DATASET_ID: &str = "dataset_id";
-
-/// Parses and validates a create-or-update body into the credential to store.
-pub(crate) fn parse(body: Value) -> Result<NewCredential, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let mut body = JsonObject::root(body)?;
-    let provider = body
-        .one_of("provider", &PROVIDERS, &mut errors)
-        .and_then(Provider::parse);
-    let project_id = body.optional_text(PROJECT_ID, text, &mut errors);
-    let dataset_id = body.optional_text(DATASET_ID, text, &mut errors);
-    let credentials = body.object("credentials", &mut errors);
-
-    let input = match (provider, credentials) {
-        (Some(Provider::Postgres), Some(c)) => {
-            Some(postgres(c, dataset_id.as_deref(), &mut errors))
-        }
-        (Some(Provider::Snowflake), Some(c)) => Some(snowflake(c, &mut errors)),
-        (Some(Provider::Bigquery), Some(c)) => {
-            if project_id.is_none() && !errors.iter().any(|e| e.field == PROJECT_ID) {
-                errors.push(PROJECT_ID, Problem::Missing);
-            }
-            Some(bigquery(
-                c,
-                project_id.as_deref(),
-                dataset_id.as_deref(),
-                &mut errors,
-            ))
-        }
-        _ => None,
-    };
-    let mut attributes = Settings::new();
-    if let Some(project_id) = project_id {
-        attributes.insert(PROJECT_ID.into(), project_id.into());
-    }
-    if let Some(dataset_id) = dataset_id {
-        attributes.insert(DATASET_ID.into(), dataset_id.into());
-    }
-    match input {
-        Some(input) if errors.is_empty() => Ok(NewCredential {
-            kind: CredentialKind::WarehouseConnection,
-            input,
-            attributes,
-        }),
-        _ => Err(errors),
-    }
+/// Parses and validates a create-or-update body into the connection to store.
+pub(crate) fn parse(body: &JsonBody<'_>) -> Result<NewCredential<Connection>, FieldErrors> {
+    let reader = Reader::new();
+    let parsed = reader.object(body).and_then(|body| {
+        let provider = body
+            .field("provider")
+            .one_of(&PROVIDERS)
+            .required()
+            .and_then(Provider::parse);
+        let project_id = body.field("project_id").text(text);
+        // A BigQuery connection names its project.
+        let project_id = match provider {
+            Some(Provider::Bigquery) => project_id.required(),
+            _ => project_id.optional(),
+        };
+        let dataset_id = body.field("dataset_id").text(text).optional();
+        let credentials = body.field("credentials").object().required();
+        let document = match (provider?, credentials?) {
+            (Provider::Postgres, c) => postgres(&c, dataset_id.clone()),
+            (Provider::Snowflake, c) => snowflake(&c),
+            (_, c) => bigquery(&c, project_id.clone(), dataset_id.clone()),
+        };
+        Some(NewCredential {
+            document,
+            attributes: Connection {
+                project_id,
+                dataset_id,
+            },
+            expires_at: None,
+        })
+    });
+    reader.finish(parsed)
 }
 
-/// Postgres: host, port, database, username, password.
-fn postgres(mut c: JsonObject, schema: Option<&str>, errors: &mut FieldErrors) -> CredentialInput {
-    let mut input = CredentialInput::new(Provider::Postgres);
-    if let Some(host) = c.text("host", host, errors) {
-        input.set("host", host);
+fn secret(value: SecretString) -> SecretValue {
+    SecretValue::Text(value)
+}
+
+/// Postgres: host, port, database, username, password; the dataset is the schema.
+fn postgres(c: &Object<'_>, schema: Option<String>) -> Document {
+    DatabaseLogin {
+        host: c.field("host").text(host).required(),
+        port: c.field("port").port().required(),
+        dbname: c.field("database").text(database_object).required(),
+        username: c.field("username").text(database_object).required(),
+        password: c
+            .field("password")
+            .secret(new_secret_text)
+            .required()
+            .map(secret),
+        sslmode: c
+            .field("sslmode")
+            .one_of(&SSL_MODES)
+            .optional()
+            .map(str::to_owned),
+        schema,
     }
-    if let Some(port) = c.port("port", errors) {
-        input.set("port", port);
-    }
-    if let Some(database) = c.text("database", database_object, errors) {
-        input.set("dbname", database);
-    }
-    if let Some(username) = c.text("username", database_object, errors) {
-        input.set("username", username);
-    }
-    if let Some(password) = c.secret("password", new_secret_text, errors) {
-        input.set_secret("password", password);
-    }
-    if let Some(mode) = c.optional_one_of("sslmode", &SSL_MODES, errors) {
-        input.set("sslmode", mode);
-    }
-    if let Some(schema) = schema {
-        input.set("schema", schema);
-    }
-    input
+    .document(Provider::Postgres)
 }
 
 /// Snowflake: account, username, password, warehouse, database, schema.
-fn snowflake(mut c: JsonObject, errors: &mut FieldErrors) -> CredentialInput {
-    let mut input = CredentialInput::new(Provider::Snowflake);
-    input.set("authentication_type", "password");
-    for (field, rule) in [
-        ("account", text as fn(&str) -> Result<(), Problem>),
-        ("username", text),
-        ("warehouse", text),
-        ("database", text),
-    ] {
-        if let Some(value) = c.text(field, rule, errors) {
-            input.set(field, value);
-        }
+fn snowflake(c: &Object<'_>) -> Document {
+    Snowflake {
+        account: c.field("account").text(text).required(),
+        username: c.field("username").text(text).required(),
+        warehouse: c.field("warehouse").text(text).required(),
+        database: c.field("database").text(text).required(),
+        schema: c.field("schema").text(text).optional(),
+        password: c
+            .field("password")
+            .secret(new_secret_text)
+            .required()
+            .map(secret),
+        authentication_type: Some("password".into()),
+        ..Snowflake::default()
     }
-    if let Some(schema) = c.optional_text("schema", text, errors) {
-        input.set("schema", schema);
-    }
-    if let Some(password) = c.secret("password", new_secret_text, errors) {
-        input.set_secret("password", password);
-    }
-    input
+    .document(Provider::Snowflake)
 }
 
 /// BigQuery: a service-account key file (type, project_id, private_key, client_email), kept
-/// whole as the secret.
-fn bigquery(
-    mut c: JsonObject,
-    project_id: Option<&str>,
-    dataset: Option<&str>,
-    errors: &mut FieldErrors,
-) -> CredentialInput {
-    let mut input = CredentialInput::new(Provider::Bigquery);
-    input.set("authentication_type", "private_key");
-    if let Some(project_id) = project_id {
-        input.set("project_id", project_id);
+/// whole, exactly as sent, as the secret.
+fn bigquery(c: &Object<'_>, project_id: Option<String>, dataset: Option<String>) -> Document {
+    c.field("type").one_of(&["service_account"]).required();
+    c.field("project_id").text(text).required();
+    let client_email = c.field("client_email").text(email).required();
+    c.field("private_key").secret(pem_private_key).required();
+    Bigquery {
+        project_id,
+        dataset,
+        client_email,
+        authentication_type: Some("private_key".into()),
+        keyfile: Some(SecretValue::Json(SecretString::from(
+            c.value().get().to_owned(),
+        ))),
     }
-    if let Some(dataset) = dataset {
-        input.set("dataset", dataset);
-    }
-    let kind = c.one_of("type", &["service_account"], errors);
-    let key_project = c.text("project_id", text, errors);
-    let client_email = c.text("client_email", email, errors);
-    let private_key = c.secret("private_key", pem_private_key, errors);
-    if let (Some(kind), Some(key_project), Some(client_email), Some(private_key)) =
-        (kind, key_project, client_email, private_key)
-    {
-        input.set("client_email", client_email.clone());
-        let mut fields = c.into_remaining();
-        fields.insert("type".into(), kind.into());
-        fields.insert("project_id".into(), key_project.into());
-        fields.insert("client_email".into(), client_email.into());
-        input.set_secret(
-            "keyfile",
-            json_object_secret(fields, &[("private_key", &private_key)]),
-        );
-    }
-    input
+    .document(Provider::Bigquery)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use credential_model::json;
+    use credential_model::validation::FieldPath;
     use secrecy::ExposeSecret;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn fields(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(|e| e.field.clone()).collect()
+    use super::*;
+
+    fn parsed(body: &Value) -> Result<NewCredential<Connection>, FieldErrors> {
+        let text = body.to_string();
+        parse(&JsonBody {
+            value: json::parse(&text).expect("JSON"),
+            path: FieldPath::root(),
+        })
+    }
+
+    fn fields(body: Value) -> Vec<String> {
+        parsed(&body)
+            .expect_err("refused")
+            .iter()
+            .map(|e| e.path.to_string())
+            .collect()
+    }
+
+    fn stored(new: &NewCredential<Connection>) -> Value {
+        serde_json::from_str(new.document.render().expose_secret()).expect("JSON")
     }
 
     #[test]
     fn postgres_splits_settings_from_the_password() {
-        let new = parse(json!({
+        let new = parsed(&json!({
             "provider": "postgres",
             "dataset_id": "public",
             "credentials": {"host": "db.example.com", "port": 5432, "database": "analytics",
                             "username": "levered", "password": "pw-canary"}
         }))
         .expect("valid");
-        let settings = new.input.settings();
-        assert_eq!(settings["host"].as_text(), Some("db.example.com"));
-        assert_eq!(settings["port"].as_integer(), Some(5432));
-        assert_eq!(settings["dbname"].as_text(), Some("analytics"));
-        assert!(!format!("{settings:?} {:?}", new.attributes).contains("pw-canary"));
-        assert!(
-            new.input
-                .secret_document()
-                .expose_secret()
-                .contains("pw-canary")
+        let settings = Value::Object(new.document.settings());
+        assert_eq!(
+            settings,
+            json!({"host": "db.example.com", "port": 5432, "dbname": "analytics",
+                   "username": "levered", "schema": "public"})
         );
+        assert_eq!(stored(&new)["password"], "pw-canary");
+        assert!(!format!("{new:?}").contains("pw-canary"));
+        assert_eq!(new.attributes.dataset_id.as_deref(), Some("public"));
     }
 
     #[test]
     fn every_missing_postgres_field_is_named() {
-        let errors =
-            parse(json!({"provider": "postgres", "credentials": {}})).expect_err("invalid");
         assert_eq!(
-            fields(&errors),
+            fields(json!({"provider": "postgres", "credentials": {}})),
             [
                 "credentials.host",
                 "credentials.port",
@@ -199,22 +180,24 @@ mod tests {
 
     #[test]
     fn unknown_provider_and_wrong_types_are_named() {
-        let errors = parse(json!({"provider": "oracle", "credentials": []})).expect_err("invalid");
-        assert_eq!(fields(&errors), ["provider", "credentials"]);
-        let errors = parse(json!({"provider": "postgres", "credentials": {
-            "host": "db", "port": "5432", "database": "d", "username": "u", "password": "p"}}))
-        .expect_err("invalid");
-        assert_eq!(fields(&errors), ["credentials.port"]);
+        assert_eq!(
+            fields(json!({"provider": "oracle", "credentials": []})),
+            ["provider", "credentials"]
+        );
+        assert_eq!(
+            fields(json!({"provider": "postgres", "credentials": {
+                "host": "db", "port": "5432", "database": "d", "username": "u", "password": "p"}})),
+            ["credentials.port"]
+        );
+        assert_eq!(fields(json!(["not", "an", "object"])), ["body"]);
     }
 
     #[test]
     fn bigquery_needs_a_project_and_a_service_account_key() {
-        let errors = parse(json!({"provider": "bigquery", "credentials": {
-            "type": "authorized_user", "project_id": "p", "client_email": "not-an-email",
-            "private_key": "not a key"}}))
-        .expect_err("invalid");
         assert_eq!(
-            fields(&errors),
+            fields(json!({"provider": "bigquery", "credentials": {
+                "type": "authorized_user", "project_id": "p", "client_email": "not-an-email",
+                "private_key": "not a key"}})),
             [
                 "project_id",
                 "credentials.type",
@@ -225,8 +208,8 @@ mod tests {
     }
 
     #[test]
-    fn bigquery_key_file_is_kept_whole_as_the_secret() {
-        let new = parse(json!({
+    fn bigquery_key_file_is_kept_whole_and_exactly_as_the_secret() {
+        let new = parsed(&json!({
             "provider": "bigquery", "project_id": "my-gcp-project", "dataset_id": "levered",
             "credentials": {
                 "type": "service_account", "project_id": "my-gcp-project",
@@ -236,8 +219,7 @@ mod tests {
             }
         }))
         .expect("valid");
-        let document: Value =
-            serde_json::from_str(new.input.secret_document().expose_secret()).expect("JSON");
+        let document = stored(&new);
         assert_eq!(document["keyfile"]["private_key_id"], "kid");
         assert_eq!(document["keyfile"]["type"], "service_account");
         assert!(
@@ -245,19 +227,14 @@ mod tests {
                 .as_str()
                 .is_some_and(|k| k.contains("abc"))
         );
-        assert_eq!(
-            new.attributes["project_id"].as_text(),
-            Some("my-gcp-project")
-        );
-        assert!(!new.input.settings().contains_key("keyfile"));
+        assert_eq!(new.attributes.project_id.as_deref(), Some("my-gcp-project"));
+        assert!(!new.document.settings().contains_key("keyfile"));
     }
 
     #[test]
     fn snowflake_requires_its_documented_fields() {
-        let errors = parse(json!({"provider": "snowflake", "credentials": {"account": "xy123"}}))
-            .expect_err("invalid");
         assert_eq!(
-            fields(&errors),
+            fields(json!({"provider": "snowflake", "credentials": {"account": "xy123"}})),
             [
                 "credentials.username",
                 "credentials.warehouse",

@@ -3,13 +3,14 @@
 
 use credential_model::CredentialRecord;
 use credential_model::credential::rfc3339;
+use credential_model::ports::TestFailure;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use strongroom_edge::{Rejection, RequestInfo, json_response};
 
-use crate::request::{DATASET_ID, PROJECT_ID};
+use crate::Connection;
 
 #[derive(Serialize)]
 pub(crate) struct Meta<'a> {
@@ -26,28 +27,24 @@ impl<'a> Meta<'a> {
     }
 }
 
-fn attribute<'a>(record: &'a CredentialRecord, name: &str) -> Option<&'a str> {
-    record.attributes.get(name).and_then(|v| v.as_text())
-}
-
 /// The `201` body of a create or update.
-pub(crate) fn created(record: &CredentialRecord, info: &RequestInfo) -> Value {
+pub(crate) fn created(record: &CredentialRecord<Connection>, info: &RequestInfo) -> Value {
     json!({
         "id": record.id.to_string(),
         "provider": record.provider.as_str(),
-        "project_id": attribute(record, PROJECT_ID),
-        "dataset_id": attribute(record, DATASET_ID),
+        "project_id": record.attributes.project_id,
+        "dataset_id": record.attributes.dataset_id,
         "meta": Meta::of(info),
     })
 }
 
 /// A connection as `GET` shows it: no credentials.
-pub(crate) fn connection(record: &CredentialRecord) -> Value {
+pub(crate) fn connection(record: &CredentialRecord<Connection>) -> Value {
     json!({
         "id": record.id.to_string(),
         "provider": record.provider.as_str(),
-        "project_id": attribute(record, PROJECT_ID),
-        "dataset_id": attribute(record, DATASET_ID),
+        "project_id": record.attributes.project_id,
+        "dataset_id": record.attributes.dataset_id,
         "created_at": rfc3339(record.created_at),
     })
 }
@@ -58,13 +55,13 @@ fn error_body(rejection: &Rejection, info: &RequestInfo) -> serde_json::Map<Stri
     body.insert("code".into(), rejection.code().into());
     if let Some(errors) = rejection.field_errors() {
         if let Some(first) = errors.first() {
-            body.insert("field".into(), first.field.clone().into());
+            body.insert("field".into(), first.path.to_string().into());
         }
         body.insert(
             "errors".into(),
             errors
                 .iter()
-                .map(|e| json!({"field": e.field, "message": e.to_string()}))
+                .map(|e| json!({"field": e.path.to_string(), "message": e.to_string()}))
                 .collect(),
         );
     }
@@ -85,10 +82,7 @@ pub(crate) fn test_error(rejection: &Rejection, info: &RequestInfo) -> Response<
 }
 
 /// A test that ran and failed: `400` with what failed and who said so.
-pub(crate) fn test_failed(
-    failure: &credential_model::ports::TestFailure,
-    info: &RequestInfo,
-) -> Response<Body> {
+pub(crate) fn test_failed(failure: &TestFailure, info: &RequestInfo) -> Response<Body> {
     json_response(
         StatusCode::BAD_REQUEST,
         &json!({

@@ -1,121 +1,166 @@
-//! The Levered handlers, called directly with the fixtures in `events/`, against moto and the
-//! PostgreSQL on 127.0.0.1:5432.
+//! The Levered routes, called with the fixtures in `events/` as their Lambda binaries serve
+//! them, against the in-memory ports and, for connection tests, a PostgreSQL that checks
+//! passwords.
 
-use levered::{Deps, create_connection, delete_connection, get_connection, test_connection};
-use serde_json::Value;
-use strongroom_aws::StoreSettings;
-use strongroom_local_stack::testing::{self, body_json as body, fixture, fixture_with};
+use credential_model::CredentialService;
+use credential_model::ports::StoreError;
+use credential_model::testing::{MemoryRepository, MemoryVault};
+use lambda_http::{Body, Request, Response};
+use levered::{CONNECTION_TEST_TIMEOUT, Deps};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use strongroom_connectors::DatabaseTester;
+use strongroom_local_stack::testing::{
+    self, body_json as body, fixture, fixture_with, has_no_body,
+};
 
 const CREATE: &str = include_str!("../../../events/levered-create-connection.json");
 const GET: &str = include_str!("../../../events/levered-get-connection.json");
 const TEST: &str = include_str!("../../../events/levered-test-connection.json");
 const DELETE: &str = include_str!("../../../events/levered-delete-connection.json");
 
-/// The handlers' dependencies against a fresh stack in moto.
-async fn deps() -> Option<Deps> {
-    testing::moto()?;
-    let sdk = strongroom_aws::sdk_config().await;
-    let stack = testing::fresh_stack(&sdk).await;
-    Some(Deps::new(
-        &sdk,
-        &StoreSettings::with_defaults(stack.table, stack.kms_key_arn),
-    ))
+type MemoryDeps = Deps<MemoryRepository, MemoryVault, DatabaseTester>;
+
+/// `request` through the route of `binary`, as its Lambda binary serves it.
+async fn call(binary: &str, deps: &MemoryDeps, request: Request) -> Response<Body> {
+    let route = strongroom_edge::route(levered::routes(), binary).expect("a route");
+    strongroom_edge::serve(&route, deps, request).await
 }
 
-fn machine_postgres_is_up() -> bool {
-    let up = std::net::TcpStream::connect("127.0.0.1:5432").is_ok();
-    testing::require("PostgreSQL on 127.0.0.1:5432", up.then_some(())).is_some()
+fn deps() -> MemoryDeps {
+    Deps {
+        credentials: CredentialService::new(MemoryRepository::default(), MemoryVault::default()),
+        tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
+    }
+}
+
+/// The create fixture, with `credentials` changed by `edit`.
+fn create_with(edit: impl FnOnce(&mut Value)) -> Request {
+    fixture_with(CREATE, |event| {
+        let mut sent: Value =
+            serde_json::from_str(event["body"].as_str().expect("a body")).expect("JSON");
+        edit(&mut sent["credentials"]);
+        event["body"] = sent.to_string().into();
+    })
+}
+
+/// Levered's error body: `error`, `code`, and `meta` naming the request.
+fn assert_error(response: &lambda_http::Response<lambda_http::Body>, status: u16, code: &str) {
+    assert_eq!(response.status(), status);
+    let error = body(response);
+    assert_eq!(error["code"], code, "{error}");
+    assert!(
+        error["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{error}"
+    );
+    assert_eq!(error["meta"]["request_id"], "Jm1vcEFdoAMEb3w=", "{error}");
 }
 
 #[tokio::test]
 async fn given_the_fixtures_when_run_in_order_then_the_connection_lives_and_dies() {
-    let Some(deps) = deps().await else { return };
+    let Some(postgres) = testing::scram_postgres() else {
+        return;
+    };
+    let deps = deps();
 
-    let response = get_connection::handle(&deps, fixture(GET))
-        .await
-        .expect("handled");
+    let response = call("levered-get-connection", &deps, fixture(GET)).await;
     assert_eq!(response.status(), 200);
     let reply = body(&response);
     assert_eq!(reply["connection"], Value::Null);
     assert_eq!(reply["meta"]["request_id"], "Jm1vcEFdoAMEb3w=");
     assert_eq!(reply["meta"]["organization_id"], "org_fixture");
 
-    let response = create_connection::handle(&deps, fixture(CREATE))
-        .await
-        .expect("handled");
-    assert_eq!(response.status(), 201);
+    let to_postgres = |password: &str| {
+        let password = password.to_owned();
+        let (host, port, user) = (
+            postgres.host.clone(),
+            postgres.port,
+            postgres.superuser.clone(),
+        );
+        create_with(move |credentials| {
+            *credentials = json!({"host": host, "port": port, "database": "postgres",
+                "username": user, "password": password});
+        })
+    };
+    let response = call(
+        "levered-create-connection",
+        &deps,
+        to_postgres(postgres.password.expose_secret()),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", body(&response));
     let created = body(&response);
     assert_eq!(created["provider"], "postgres");
     assert_eq!(created["dataset_id"], "public");
 
-    let response = get_connection::handle(&deps, fixture(GET))
-        .await
-        .expect("handled");
-    let reply = body(&response);
+    let reply = body(&call("levered-get-connection", &deps, fixture(GET)).await);
     assert_eq!(reply["connection"]["id"], created["id"]);
-    assert!(!reply.to_string().contains("fixture-password"));
+    assert!(
+        !reply
+            .to_string()
+            .contains(postgres.password.expose_secret())
+    );
 
-    if machine_postgres_is_up() {
-        let response = test_connection::handle(&deps, fixture(TEST))
-            .await
-            .expect("handled");
-        assert_eq!(body(&response)["success"], true, "{:?}", body(&response));
-        assert_eq!(response.status(), 200);
-    }
+    let response = call("levered-test-connection", &deps, fixture(TEST)).await;
+    assert_eq!(body(&response)["success"], true, "{}", body(&response));
+    assert_eq!(response.status(), 200);
 
-    let response = delete_connection::handle(&deps, fixture(DELETE))
-        .await
-        .expect("handled");
+    // A wrong password is stored, and the server that checks passwords refuses it.
+    let response = call(
+        "levered-create-connection",
+        &deps,
+        to_postgres("not-the-password"),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let response = call("levered-test-connection", &deps, fixture(TEST)).await;
+    assert_eq!(response.status(), 400);
+    let failure = body(&response);
+    assert_eq!(failure["success"], false);
+    assert_eq!(failure["code"], "authentication_failed", "{failure}");
+    assert_eq!(failure["source"], "warehouse");
+
+    let response = call("levered-delete-connection", &deps, fixture(DELETE)).await;
     assert_eq!(response.status(), 204);
-    let response = get_connection::handle(&deps, fixture(GET))
-        .await
-        .expect("handled");
-    assert_eq!(body(&response)["connection"], Value::Null);
-    let response = delete_connection::handle(&deps, fixture(DELETE))
-        .await
-        .expect("handled");
-    assert_eq!(response.status(), 404);
+    assert!(has_no_body(&response));
+    let reply = body(&call("levered-get-connection", &deps, fixture(GET)).await);
+    assert_eq!(reply["connection"], Value::Null);
+    assert!(deps.credentials.vault().live_secrets().is_empty());
+    let response = call("levered-delete-connection", &deps, fixture(DELETE)).await;
+    assert_error(&response, 404, "not_found");
 }
 
 #[tokio::test]
 async fn given_a_read_only_caller_when_creating_then_403_and_nothing_stored() {
-    let Some(deps) = deps().await else { return };
+    let deps = deps();
     let request = fixture_with(CREATE, |event| {
         event["requestContext"]["authorizer"]["lambda"]["scopes"] = "credentials:read".into();
     });
-    let response = create_connection::handle(&deps, request)
-        .await
-        .expect("handled");
-    assert_eq!(response.status(), 403);
-    assert_eq!(body(&response)["code"], "forbidden");
-    let response = get_connection::handle(&deps, fixture(GET))
-        .await
-        .expect("handled");
-    assert_eq!(body(&response)["connection"], Value::Null);
+    let response = call("levered-create-connection", &deps, request).await;
+    assert_error(&response, 403, "forbidden");
+    assert!(deps.credentials.repository().is_empty());
+    assert!(deps.credentials.vault().live_secrets().is_empty());
 }
 
 #[tokio::test]
 async fn given_no_or_stale_authorizer_context_then_401() {
-    let Some(deps) = deps().await else { return };
+    let deps = deps();
     let without_context = fixture_with(GET, |event| {
         event["requestContext"]
             .as_object_mut()
             .expect("context")
             .remove("authorizer");
     });
-    let response = get_connection::handle(&deps, without_context)
-        .await
-        .expect("handled");
+    let response = call("levered-get-connection", &deps, without_context).await;
     assert_eq!(response.status(), 401);
+    assert_eq!(body(&response)["code"], "unauthenticated");
 
     // API Gateway cached the authorizer's answer past the token's expiry.
     let expired = fixture_with(GET, |event| {
         event["requestContext"]["authorizer"]["lambda"]["expires_at"] = "1000".into();
     });
-    let response = get_connection::handle(&deps, expired)
-        .await
-        .expect("handled");
-    assert_eq!(response.status(), 401);
+    let response = call("levered-get-connection", &deps, expired).await;
+    assert_error(&response, 401, "unauthenticated");
     assert!(
         body(&response)["error"]
             .as_str()
@@ -124,11 +169,65 @@ async fn given_no_or_stale_authorizer_context_then_401() {
 
     let rejected = fixture_with(TEST, |event| {
         event["requestContext"]["authorizer"]["lambda"] =
-            serde_json::json!({"verdict": "rejected", "reason": "the bearer token has expired"});
+            json!({"verdict": "rejected", "reason": "the bearer token has expired"});
     });
-    let response = test_connection::handle(&deps, rejected)
-        .await
-        .expect("handled");
-    assert_eq!(response.status(), 401);
+    let response = call("levered-test-connection", &deps, rejected).await;
+    assert_error(&response, 401, "unauthenticated");
     assert_eq!(body(&response)["success"], false);
+}
+
+#[tokio::test]
+async fn given_a_dependency_down_then_503_in_levered_shape_and_nothing_half_written() {
+    let deps = deps();
+    deps.credentials.vault().set_down(true);
+    let response = call("levered-create-connection", &deps, fixture(CREATE)).await;
+    assert_error(&response, 503, "service_unavailable");
+    assert!(deps.credentials.repository().is_empty());
+
+    deps.credentials.vault().set_down(false);
+    deps.credentials.repository().set_down(true);
+    let response = call("levered-create-connection", &deps, fixture(CREATE)).await;
+    assert_error(&response, 503, "service_unavailable");
+    assert!(
+        deps.credentials.vault().live_secrets().is_empty(),
+        "the secret written first is undone"
+    );
+    let response = call("levered-get-connection", &deps, fixture(GET)).await;
+    assert_error(&response, 503, "service_unavailable");
+    let text = body(&response).to_string();
+    assert!(
+        !text.contains("memory"),
+        "no internal detail reaches the client: {text}"
+    );
+}
+
+#[tokio::test]
+async fn given_a_lost_race_then_409_in_levered_shape_and_no_orphan_secret() {
+    let deps = deps();
+    deps.credentials
+        .repository()
+        .fail_next_write(StoreError::ConditionFailed);
+    let response = call("levered-create-connection", &deps, fixture(CREATE)).await;
+    assert_error(&response, 409, "conflict");
+    assert!(deps.credentials.vault().live_secrets().is_empty());
+}
+
+#[tokio::test]
+async fn given_bad_input_then_400_naming_the_field_and_nothing_written() {
+    let deps = deps();
+    let response = call(
+        "levered-create-connection",
+        &deps,
+        create_with(|credentials| credentials["port"] = "5432".into()),
+    )
+    .await;
+    assert_error(&response, 400, "invalid_request");
+    assert_eq!(body(&response)["field"], "credentials.port");
+    assert_eq!(
+        body(&response)["errors"],
+        json!([{"field": "credentials.port",
+            "message": "credentials.port must be an integer between 1 and 65535"}])
+    );
+    assert!(deps.credentials.repository().is_empty());
+    assert!(deps.credentials.vault().live_secrets().is_empty());
 }

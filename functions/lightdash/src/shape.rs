@@ -5,14 +5,14 @@
 //! error names (`ParameterError`, `AuthorizationError`, `ForbiddenError`, `NotFoundError`…).
 
 use credential_model::credential::rfc3339;
-use credential_model::{CredentialRecord, Error, Provider, SettingValue};
+use credential_model::{CredentialRecord, Error, Provider};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use strongroom_edge::{Rejection, RequestInfo, json_response};
 
-use crate::request::NAME;
+use crate::UserCredentials;
 
 /// `UserWarehouseCredentials`.
 #[derive(Serialize)]
@@ -40,7 +40,7 @@ struct Summary<'a> {
 }
 
 impl<'a> UserWarehouseCredentials<'a> {
-    pub(crate) fn of(record: &'a CredentialRecord) -> Self {
+    pub(crate) fn of(record: &'a CredentialRecord<UserCredentials>) -> Self {
         let has_user = matches!(
             record.provider,
             Provider::Postgres
@@ -52,23 +52,14 @@ impl<'a> UserWarehouseCredentials<'a> {
         UserWarehouseCredentials {
             uuid: record.id.to_string(),
             user_uuid: record.created_by.as_str(),
-            name: record
-                .attributes
-                .get(NAME)
-                .and_then(SettingValue::as_text)
-                .unwrap_or_default(),
+            name: &record.attributes.name,
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
             project: None,
             credentials: Summary {
                 kind: record.provider.as_str(),
                 user: has_user
-                    .then(|| {
-                        record
-                            .settings
-                            .get("username")
-                            .and_then(SettingValue::as_text)
-                    })
+                    .then(|| record.settings.get("username").and_then(Value::as_str))
                     .flatten(),
             },
         }
@@ -93,6 +84,7 @@ fn error_name(rejection: &Rejection) -> &'static str {
         Rejection::UnsupportedMediaType => "UnsupportedMediaTypeError",
         Rejection::PayloadTooLarge { .. } => "PayloadTooLargeError",
         Rejection::MalformedJson { .. } => "ParameterError",
+        Rejection::OtherTenant => "NotFoundError",
         Rejection::Domain(error) => match error {
             Error::Invalid(_) => "ParameterError",
             Error::NotFound => "NotFoundError",
@@ -107,19 +99,16 @@ fn error_name(rejection: &Rejection) -> &'static str {
 /// `data.fields`, as Lightdash's request validation does: `{"<path>": {"message": …}}`.
 pub(crate) fn error(rejection: &Rejection, info: &RequestInfo) -> Response<Body> {
     let message = match rejection {
-        Rejection::Domain(Error::NotFound) => "Warehouse credentials not found".to_owned(),
+        Rejection::Domain(Error::NotFound) | Rejection::OtherTenant => {
+            "Warehouse credentials not found".to_owned()
+        }
         other => other.to_string(),
     };
     let mut data = Map::new();
     if let Some(errors) = rejection.field_errors() {
         let fields: Map<String, Value> = errors
             .iter()
-            .map(|e| {
-                (
-                    e.field.clone(),
-                    json!({"message": format!("{} {}", e.field, e.problem)}),
-                )
-            })
+            .map(|e| (e.path.to_string(), json!({"message": e.to_string()})))
             .collect();
         data.insert("fields".into(), fields.into());
     }
@@ -141,10 +130,11 @@ pub(crate) fn error(rejection: &Rejection, info: &RequestInfo) -> Response<Body>
 
 #[cfg(test)]
 mod tests {
+    use credential_model::credential::parse_rfc3339;
+    use credential_model::testing;
     use credential_model::validation::{FieldErrors, Problem};
-    use credential_model::{
-        CredentialId, CredentialKind, OrgId, RecordKey, SecretRef, Settings, UserId,
-    };
+    use credential_model::{CredentialId, CredentialKind, OrgId, RecordKey, UserId};
+    use serde_json::Map;
 
     use super::*;
 
@@ -152,7 +142,7 @@ mod tests {
         match response.body() {
             Body::Text(text) => serde_json::from_str(text).expect("JSON"),
             Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON"),
-            _ => Value::Null,
+            _ => panic!("no body"),
         }
     }
 
@@ -163,39 +153,29 @@ mod tests {
         }
     }
 
-    fn record(provider: Provider, settings: Settings) -> CredentialRecord {
+    fn record(provider: Provider, settings: Value) -> CredentialRecord<UserCredentials> {
         let id = CredentialId::generate();
         let owner = UserId::parse("user_a").expect("user");
-        let at =
-            credential_model::credential::parse_rfc3339("2026-03-28T14:00:00Z").expect("timestamp");
+        let org = OrgId::parse("org_a").expect("org");
+        let key = RecordKey::owned(org, CredentialKind::UserWarehouseCredential, &owner, id);
+        let at = parse_rfc3339("2026-03-28T14:00:00Z").expect("timestamp");
+        let settings = settings.as_object().cloned().unwrap_or_else(Map::new);
+        let attributes = UserCredentials {
+            name: "mine".into(),
+        };
         CredentialRecord {
-            key: RecordKey::owned(
-                OrgId::parse("org_a").expect("org"),
-                CredentialKind::UserWarehouseCredential,
-                &owner,
-                id,
-            ),
-            id,
-            kind: CredentialKind::UserWarehouseCredential,
-            provider,
-            settings,
-            attributes: Settings::from([(NAME.to_owned(), SettingValue::from("mine"))]),
-            secret: SecretRef("arn:secret".into()),
-            secret_version: "v1".into(),
-            created_by: owner,
             created_at: at,
             updated_at: at,
-            version: 1,
+            ..testing::record(key, id, provider, settings, attributes)
         }
     }
 
     #[test]
     fn credentials_show_their_type_and_user_only() {
-        let settings = Settings::from([
-            ("username".to_owned(), SettingValue::from("analyst")),
-            ("host".to_owned(), SettingValue::from("db.internal")),
-        ]);
-        let postgres = record(Provider::Postgres, settings);
+        let postgres = record(
+            Provider::Postgres,
+            json!({"username": "analyst", "host": "db.internal"}),
+        );
         let shown = serde_json::to_value(UserWarehouseCredentials::of(&postgres)).expect("JSON");
         assert_eq!(
             shown,
@@ -203,7 +183,7 @@ mod tests {
                 "createdAt": "2026-03-28T14:00:00Z", "updatedAt": "2026-03-28T14:00:00Z",
                 "project": null, "credentials": {"type": "postgres", "user": "analyst"}})
         );
-        let bigquery = record(Provider::Bigquery, Settings::new());
+        let bigquery = record(Provider::Bigquery, json!({}));
         let shown = serde_json::to_value(UserWarehouseCredentials::of(&bigquery)).expect("JSON");
         assert_eq!(shown["credentials"], json!({"type": "bigquery"}));
     }

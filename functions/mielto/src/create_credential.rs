@@ -2,38 +2,27 @@
 //! secret, as Mielto documents.
 
 use credential_model::credential::now;
-use credential_model::{CredentialId, CredentialKind, RecordKey, Scope};
+use credential_model::{Attributes, CredentialId, RecordKey};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use strongroom_aws::Store;
-use strongroom_edge::{json_response, serve};
+use strongroom_edge::{BodyStyle, Call, Handled, json_body, json_response};
 
-use crate::request;
-use crate::shape::{self, CredentialRead};
+use crate::shape::CredentialRead;
+use crate::{GenericCredential, Repository, Store, Vault, request};
 
-pub async fn handle(store: &Store, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(serve(
-        request,
-        Scope::Write,
-        shape::error,
-        async |call, request| {
-            if request::names_another_workspace(&call.caller, &request) {
-                return Ok(shape::workspace_not_found());
-            }
-            let new = request::credential_create(request::json_body(&request)?, now())?;
-            let id = CredentialId::generate();
-            let key = RecordKey::item(
-                call.caller.organization.clone(),
-                CredentialKind::GenericCredential,
-                id,
-            );
-            let record = store.credentials.create(&call.caller, key, id, new).await?;
-            tracing::info!(credential_id = %record.id, "credential created");
-            Ok(json_response(
-                StatusCode::OK,
-                &CredentialRead::of(&record, now()),
-            ))
-        },
-    )
-    .await)
+pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> Handled {
+    request::own_workspace(&call)?;
+    let body = json_body(&call.request, BodyStyle::FastApi)?;
+    let new = request::credential_create(&body, now())?;
+    let id = CredentialId::generate();
+    let key = RecordKey::item(
+        call.caller.organization.clone(),
+        GenericCredential::KIND,
+        id,
+    );
+    let record = store.create(&call.caller, key, id, new).await?;
+    tracing::info!(credential_id = %record.id, "credential created");
+    Ok(json_response(
+        StatusCode::OK,
+        &CredentialRead::of(&record, now()),
+    ))
 }

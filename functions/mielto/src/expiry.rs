@@ -1,24 +1,16 @@
 //! When a credential expires, and the status it reads as. Expiry is computed when a credential
 //! is read, so nothing has to run for an active credential to read as `expired` on time.
 
-use credential_model::credential::parse_rfc3339;
-use serde_json::{Map, Value};
-use time::{Duration, OffsetDateTime, UtcOffset};
+use credential_model::credential::{in_utc_seconds, parse_timestamp};
+use credential_model::json;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use time::{Duration, OffsetDateTime};
 
-/// The status a client may store.
-pub(crate) const ACTIVE: &str = "active";
+use crate::Status;
+
 /// The status an active credential past its `expires_at` reads as. Never stored.
 pub(crate) const EXPIRED: &str = "expired";
-
-/// An RFC 3339 timestamp, in UTC to the second as every stored timestamp is.
-pub(crate) fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
-    parse_rfc3339(text).map(in_utc_seconds)
-}
-
-fn in_utc_seconds(at: OffsetDateTime) -> OffsetDateTime {
-    let at = at.to_offset(UtcOffset::UTC);
-    at.replace_nanosecond(0).unwrap_or(at)
-}
 
 /// Whole seconds of a JSON number, integer or not.
 fn seconds(value: &Value) -> Option<i64> {
@@ -35,17 +27,21 @@ fn seconds(value: &Value) -> Option<i64> {
 /// that is neither is not an expiry Strongroom can know, so it is ignored: the object is the
 /// client's own and may hold anything.
 pub(crate) fn from_credentials(
-    credentials: &Map<String, Value>,
+    credentials: &RawValue,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
-    let expires_at = credentials.get("expires_at").and_then(|value| match value {
-        Value::String(text) => parse_timestamp(text),
-        number => seconds(number)
+    let fields = json::object(credentials)?;
+    let value = |name: &str| {
+        json::field(&fields, name).and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+    };
+    let expires_at = value("expires_at").and_then(|value| match value {
+        Value::String(text) => parse_timestamp(&text),
+        number => seconds(&number)
             .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
             .map(in_utc_seconds),
     });
     expires_at.or_else(|| {
-        let lifetime = seconds(credentials.get("expires_in")?)?;
+        let lifetime = seconds(&value("expires_in")?)?;
         now.checked_add(Duration::seconds(lifetime))
             .map(in_utc_seconds)
     })
@@ -54,13 +50,13 @@ pub(crate) fn from_credentials(
 /// The status a credential reads as at `now`. Only an active credential expires: `inactive`
 /// and `revoked` were set on purpose and say more than `expired` would.
 pub(crate) fn effective_status(
-    stored: &str,
+    stored: Status,
     expires_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
-) -> &str {
+) -> &'static str {
     match expires_at {
-        Some(at) if stored == ACTIVE && at <= now => EXPIRED,
-        _ => stored,
+        Some(at) if stored == Status::Active && at <= now => EXPIRED,
+        _ => stored.into(),
     }
 }
 
@@ -73,7 +69,8 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-03-28 14:00:00 UTC);
 
     fn expiry(credentials: Value) -> Option<OffsetDateTime> {
-        from_credentials(credentials.as_object().expect("an object"), NOW)
+        let text = credentials.to_string();
+        from_credentials(json::parse(&text).expect("JSON"), NOW)
     }
 
     #[test]
@@ -135,11 +132,11 @@ mod tests {
     fn only_an_active_credential_past_its_expiry_reads_as_expired() {
         let past = Some(datetime!(2026-03-28 13:59:59 UTC));
         let future = Some(datetime!(2026-03-28 14:00:01 UTC));
-        assert_eq!(effective_status(ACTIVE, past, NOW), EXPIRED);
-        assert_eq!(effective_status(ACTIVE, Some(NOW), NOW), EXPIRED);
-        assert_eq!(effective_status(ACTIVE, future, NOW), ACTIVE);
-        assert_eq!(effective_status(ACTIVE, None, NOW), ACTIVE);
-        assert_eq!(effective_status("revoked", past, NOW), "revoked");
-        assert_eq!(effective_status("inactive", past, NOW), "inactive");
+        assert_eq!(effective_status(Status::Active, past, NOW), EXPIRED);
+        assert_eq!(effective_status(Status::Active, Some(NOW), NOW), EXPIRED);
+        assert_eq!(effective_status(Status::Active, future, NOW), "active");
+        assert_eq!(effective_status(Status::Active, None, NOW), "active");
+        assert_eq!(effective_status(Status::Revoked, past, NOW), "revoked");
+        assert_eq!(effective_status(Status::Inactive, past, NOW), "inactive");
     }
 }

@@ -1,15 +1,13 @@
 //! `GET /api/v1/credentials`: the caller's workspace's credentials, without secrets, oldest
 //! first, filtered and paginated as Mielto's FastAPI app does (`skip`, `limit`).
 
-use credential_model::Scope;
 use credential_model::credential::now;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use strongroom_aws::Store;
-use strongroom_edge::{json_response, serve};
+use strongroom_edge::{Call, Handled, json_response};
 
 use crate::request::{self, ListQuery};
-use crate::shape::{self, CredentialRead};
+use crate::shape::CredentialRead;
+use crate::{GenericCredential, Repository, Store, Vault};
 
 impl ListQuery {
     fn admits(&self, credential: &CredentialRead) -> bool {
@@ -26,29 +24,21 @@ impl ListQuery {
     }
 }
 
-pub async fn handle(store: &Store, request: Request) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(
-        serve(request, Scope::Read, shape::error, async |call, request| {
-            if request::names_another_workspace(&call.caller, &request) {
-                return Ok(shape::workspace_not_found());
-            }
-            let query = request::list_query(&request)?;
-            let mut records = store
-                .credentials
-                .list(&call.caller.organization, &request::credentials_prefix())
-                .await?;
-            records.sort_by_cached_key(|r| (r.created_at, r.id.to_string()));
-            // One instant for the whole page, so the filter and the answer agree on every status.
-            let now = now();
-            let page: Vec<CredentialRead> = records
-                .iter()
-                .map(|record| CredentialRead::of(record, now))
-                .filter(|credential| query.admits(credential))
-                .skip(query.skip)
-                .take(query.limit)
-                .collect();
-            Ok(json_response(StatusCode::OK, &page))
-        })
-        .await,
-    )
+pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> Handled {
+    request::own_workspace(&call)?;
+    let query = request::list_query(&call.request)?;
+    let mut records = store
+        .list::<GenericCredential>(&call.caller.organization, &request::credentials_prefix())
+        .await?;
+    records.sort_by_cached_key(|r| (r.created_at, r.id.to_string()));
+    // One instant for the whole page, so the filter and the answer agree on every status.
+    let now = now();
+    let page: Vec<CredentialRead> = records
+        .iter()
+        .map(|record| CredentialRead::of(record, now))
+        .filter(|credential| query.admits(credential))
+        .skip(query.skip)
+        .take(query.limit)
+        .collect();
+    Ok(json_response(StatusCode::OK, &page))
 }

@@ -3,9 +3,11 @@
 //! pydantic's `{"detail": [{"loc": […], "msg": "…", "type": "…"}]}`.
 
 use credential_model::CredentialRecord;
+use credential_model::Error;
 use credential_model::credential::rfc3339;
-use credential_model::validation::{FieldErrors, Problem};
-use credential_model::{Error, SettingValue};
+use credential_model::validation::{
+    DATE_TIME, FieldError, FieldErrors, JsonType, Problem, Step, VALID_JSON,
+};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -13,8 +15,8 @@ use serde_json::{Value, json};
 use strongroom_edge::{Rejection, RequestInfo, json_response};
 use time::OffsetDateTime;
 
-use crate::expiry::{self, ACTIVE};
-use crate::request::{expected, field};
+use crate::GenericCredential;
+use crate::expiry;
 
 /// A credential as Mielto's `CredentialRead` shows it, with the status it reads as at the time
 /// it is shown.
@@ -22,43 +24,39 @@ use crate::request::{expected, field};
 pub(crate) struct CredentialRead<'a> {
     pub(crate) label: &'a str,
     pub(crate) description: Option<&'a str>,
-    pub(crate) auth_type: &'a str,
-    pub(crate) credential_type: Option<&'a str>,
+    pub(crate) auth_type: &'static str,
+    pub(crate) credential_type: Option<&'static str>,
     pub(crate) credential_scope: &'a str,
     pub(crate) provider: &'a str,
     pub(crate) user_id: Option<&'a str>,
     pub(crate) id: String,
     pub(crate) workspace_id: &'a str,
     pub(crate) created_by: &'a str,
-    pub(crate) status: &'a str,
-    pub(crate) expires_at: Option<&'a str>,
-    pub(crate) last_used_at: Option<&'a str>,
+    pub(crate) status: &'static str,
+    pub(crate) expires_at: Option<String>,
+    /// Strongroom records no use of a credential: reading one is not a write.
+    pub(crate) last_used_at: Option<String>,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
 }
 
 impl<'a> CredentialRead<'a> {
-    pub(crate) fn of(record: &'a CredentialRecord, now: OffsetDateTime) -> Self {
-        let attribute = |name: &str| record.attributes.get(name).and_then(SettingValue::as_text);
-        let expires_at = attribute(field::EXPIRES_AT);
+    pub(crate) fn of(record: &'a CredentialRecord<GenericCredential>, now: OffsetDateTime) -> Self {
+        let attributes = &record.attributes;
         CredentialRead {
-            label: attribute(field::LABEL).unwrap_or_default(),
-            description: attribute(field::DESCRIPTION),
-            auth_type: attribute(field::AUTH_TYPE).unwrap_or_default(),
-            credential_type: attribute(field::CREDENTIAL_TYPE),
-            credential_scope: attribute(field::CREDENTIAL_SCOPE).unwrap_or_default(),
-            provider: attribute(field::PROVIDER).unwrap_or_default(),
-            user_id: attribute(field::USER_ID),
+            label: &attributes.label,
+            description: attributes.description.as_deref(),
+            auth_type: attributes.auth_type.into(),
+            credential_type: attributes.credential_type.map(Into::into),
+            credential_scope: &attributes.credential_scope,
+            provider: &attributes.provider,
+            user_id: attributes.user_id.as_deref(),
             id: record.id.to_string(),
             workspace_id: record.key.organization.as_str(),
             created_by: record.created_by.as_str(),
-            status: expiry::effective_status(
-                attribute(field::STATUS).unwrap_or(ACTIVE),
-                expires_at.and_then(expiry::parse_timestamp),
-                now,
-            ),
-            expires_at,
-            last_used_at: attribute(field::LAST_USED_AT),
+            status: expiry::effective_status(attributes.status, record.expires_at, now),
+            expires_at: record.expires_at.map(rfc3339),
+            last_used_at: None,
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
         }
@@ -67,11 +65,6 @@ impl<'a> CredentialRead<'a> {
 
 fn detail(status: StatusCode, message: &str) -> Response<Body> {
     json_response(status, &json!({ "detail": message }))
-}
-
-/// `404` for an `X-Workspace-Id` that is not the caller's.
-pub(crate) fn workspace_not_found() -> Response<Body> {
-    detail(StatusCode::NOT_FOUND, "Workspace not found")
 }
 
 /// Any refused request, as FastAPI would refuse it.
@@ -84,6 +77,8 @@ pub(crate) fn error(rejection: &Rejection, _info: &RequestInfo) -> Response<Body
     }
     match rejection {
         Rejection::Domain(Error::NotFound) => detail(StatusCode::NOT_FOUND, "Credential not found"),
+        // An `X-Workspace-Id` that is not the caller's.
+        Rejection::OtherTenant => detail(StatusCode::NOT_FOUND, "Workspace not found"),
         Rejection::Unauthenticated(_) => {
             let mut response = detail(rejection.status(), &rejection.to_string());
             response
@@ -95,29 +90,30 @@ pub(crate) fn error(rejection: &Rejection, _info: &RequestInfo) -> Response<Body
     }
 }
 
-/// pydantic's `ValidationError`s: `loc` is the field's path, its numeric steps as integers.
+/// pydantic's `ValidationError`s: `loc` is the field's path, its indexes as integers.
 fn validation_errors(errors: &FieldErrors) -> Vec<Value> {
     errors
         .iter()
         .map(|error| {
             let loc: Vec<Value> = error
-                .field
-                .split('.')
-                .map(|step| match step.parse::<u64>() {
-                    Ok(index) => index.into(),
-                    Err(_) => step.into(),
+                .path
+                .steps()
+                .iter()
+                .map(|step| match step {
+                    Step::Key(name) => Value::from(name.as_str()),
+                    Step::Index(index) => Value::from(*index),
                 })
                 .collect();
-            let (kind, message) = pydantic(&error.problem);
+            let (kind, message) = pydantic(error);
             json!({ "loc": loc, "msg": message, "type": kind })
         })
         .collect()
 }
 
 /// pydantic's error type and message for a problem.
-fn pydantic(problem: &Problem) -> (&'static str, String) {
+fn pydantic(error: &FieldError) -> (&'static str, String) {
     let fixed = |kind, message: &str| (kind, message.to_owned());
-    match problem {
+    match &error.problem {
         Problem::Missing => fixed("missing", "Field required"),
         Problem::Empty => fixed(
             "string_too_short",
@@ -139,29 +135,30 @@ fn pydantic(problem: &Problem) -> (&'static str, String) {
             "less_than_equal",
             format!("Input should be less than or equal to {max}"),
         ),
-        Problem::WrongType { expected } => match *expected {
-            expected::STRING => fixed("string_type", "Input should be a valid string"),
-            expected::DICTIONARY => fixed("dict_type", "Input should be a valid dictionary"),
-            expected::MODEL => fixed(
+        Problem::WrongType { expected, .. } => match expected {
+            JsonType::String => fixed("string_type", "Input should be a valid string"),
+            // The body itself is a model; anything nested is a dictionary.
+            JsonType::Object if error.path.steps().len() <= 1 => fixed(
                 "model_attributes_type",
                 "Input should be a valid dictionary or object to extract fields from",
             ),
-            expected::INTEGER => fixed(
+            JsonType::Object => fixed("dict_type", "Input should be a valid dictionary"),
+            JsonType::Integer => fixed(
                 "int_parsing",
                 "Input should be a valid integer, unable to parse string as an integer",
             ),
-            expected::DATETIME => fixed("datetime_type", "Input should be a valid datetime"),
-            _ => value_error(problem),
+            JsonType::DateTime => fixed("datetime_type", "Input should be a valid datetime"),
+            _ => value_error(&error.problem),
         },
         Problem::Malformed { expected } => match *expected {
-            expected::JSON => fixed("json_invalid", "JSON decode error"),
-            expected::DATETIME => fixed(
+            VALID_JSON => fixed("json_invalid", "JSON decode error"),
+            DATE_TIME => fixed(
                 "datetime_parsing",
                 "Input should be a valid datetime, expected an RFC 3339 date and time",
             ),
-            _ => value_error(problem),
+            _ => value_error(&error.problem),
         },
-        Problem::OutOfRange { .. } | Problem::NotAllowed { .. } => value_error(problem),
+        Problem::OutOfRange { .. } | Problem::NotAllowed { .. } => value_error(&error.problem),
     }
 }
 
@@ -182,14 +179,27 @@ fn either(allowed: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use credential_model::tenancy::authorizer_context::Unauthenticated;
+    use credential_model::testing;
+    use credential_model::validation::FieldPath;
     use credential_model::{
-        CredentialId, CredentialKind, Dependency, OrgId, Provider, RecordKey, Scope, SecretRef,
-        Settings, UserId,
+        CredentialId, CredentialKind, Dependency, OrgId, Provider, RecordKey, Scope,
     };
+    use strum::VariantNames;
     use time::macros::datetime;
 
     use super::*;
-    use crate::request::{AUTH_TYPES, at_least, at_most};
+    use crate::request::{at_least, at_most};
+    use crate::{AuthType, CredentialType, Status};
+
+    /// `body.label`, `body.17`: pydantic's `loc`, dotted.
+    fn path(dotted: &str) -> FieldPath {
+        dotted.split('.').fold(FieldPath::root(), |path, step| {
+            match step.parse::<usize>() {
+                Ok(index) => path.index(index),
+                Err(_) => path.key(step),
+            }
+        })
+    }
 
     fn info() -> RequestInfo {
         RequestInfo {
@@ -202,13 +212,13 @@ mod tests {
         match response.body() {
             Body::Text(text) => serde_json::from_str(text).expect("JSON"),
             Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON"),
-            _ => Value::Null,
+            _ => panic!("no body"),
         }
     }
 
     fn refused(field: &str, problem: Problem) -> Value {
         let mut errors = FieldErrors::new();
-        errors.push(field, problem);
+        errors.push(path(field), problem);
         let response = error(&Rejection::from(errors), &info());
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
         body(&response)
@@ -241,7 +251,8 @@ mod tests {
             (
                 "body.label",
                 Problem::WrongType {
-                    expected: expected::STRING,
+                    expected: JsonType::String,
+                    found: JsonType::Number,
                 },
                 json!(["body", "label"]),
                 "string_type",
@@ -250,7 +261,8 @@ mod tests {
             (
                 "body.credentials",
                 Problem::WrongType {
-                    expected: expected::DICTIONARY,
+                    expected: JsonType::Object,
+                    found: JsonType::String,
                 },
                 json!(["body", "credentials"]),
                 "dict_type",
@@ -259,7 +271,8 @@ mod tests {
             (
                 "body",
                 Problem::WrongType {
-                    expected: expected::MODEL,
+                    expected: JsonType::Object,
+                    found: JsonType::Array,
                 },
                 json!(["body"]),
                 "model_attributes_type",
@@ -268,7 +281,7 @@ mod tests {
             (
                 "body.17",
                 Problem::Malformed {
-                    expected: expected::JSON,
+                    expected: VALID_JSON,
                 },
                 json!(["body", 17]),
                 "json_invalid",
@@ -277,7 +290,7 @@ mod tests {
             (
                 "body.expires_at",
                 Problem::Malformed {
-                    expected: expected::DATETIME,
+                    expected: DATE_TIME,
                 },
                 json!(["body", "expires_at"]),
                 "datetime_parsing",
@@ -286,7 +299,8 @@ mod tests {
             (
                 "body.expires_at",
                 Problem::WrongType {
-                    expected: expected::DATETIME,
+                    expected: JsonType::DateTime,
+                    found: JsonType::Number,
                 },
                 json!(["body", "expires_at"]),
                 "datetime_type",
@@ -295,7 +309,8 @@ mod tests {
             (
                 "query.limit",
                 Problem::WrongType {
-                    expected: expected::INTEGER,
+                    expected: JsonType::Integer,
+                    found: JsonType::String,
                 },
                 json!(["query", "limit"]),
                 "int_parsing",
@@ -329,7 +344,7 @@ mod tests {
         let detail = refused(
             "body.auth_type",
             Problem::NotOneOf {
-                allowed: AUTH_TYPES.to_vec(),
+                allowed: AuthType::VARIANTS.to_vec(),
             },
         );
         assert_eq!(detail["detail"][0]["type"], "enum");
@@ -396,47 +411,37 @@ mod tests {
             Some(&HeaderValue::from_static("Bearer"))
         );
         assert_eq!(
-            body(&workspace_not_found()),
+            body(&error(&Rejection::OtherTenant, &info())),
             json!({"detail": "Workspace not found"})
         );
     }
 
-    fn record(attributes: &[(&str, &str)]) -> CredentialRecord {
+    fn record(expires_at: Option<OffsetDateTime>) -> CredentialRecord<GenericCredential> {
         let id = CredentialId::generate();
+        let org = OrgId::parse("org_a").expect("org");
+        let attributes = GenericCredential {
+            label: "OpenAI".into(),
+            description: None,
+            auth_type: AuthType::ApiKey,
+            credential_type: Some(CredentialType::Llm),
+            credential_scope: "workspace".into(),
+            provider: "openai".into(),
+            user_id: None,
+            status: Status::Active,
+        };
+        let key = RecordKey::item(org, CredentialKind::GenericCredential, id);
         CredentialRecord {
-            key: RecordKey::item(
-                OrgId::parse("org_a").expect("org"),
-                CredentialKind::GenericCredential,
-                id,
-            ),
-            id,
-            kind: CredentialKind::GenericCredential,
-            provider: Provider::Generic,
-            settings: Settings::new(),
-            attributes: attributes
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), SettingValue::from(*v)))
-                .collect(),
-            secret: SecretRef("arn:secret".into()),
-            secret_version: "v1".into(),
-            created_by: UserId::parse("user_a").expect("user"),
+            expires_at,
             created_at: datetime!(2026-03-28 13:00:00 UTC),
             updated_at: datetime!(2026-03-28 13:30:00 UTC),
             version: 2,
+            ..testing::record(key, id, Provider::Generic, Default::default(), attributes)
         }
     }
 
     #[test]
     fn a_credential_reads_as_credential_read_in_schema_order() {
-        let record = record(&[
-            ("label", "OpenAI"),
-            ("auth_type", "api_key"),
-            ("credential_type", "llm"),
-            ("credential_scope", "workspace"),
-            ("provider", "openai"),
-            ("status", "active"),
-            ("expires_at", "2026-03-28T15:00:00Z"),
-        ]);
+        let record = record(Some(datetime!(2026-03-28 15:00:00 UTC)));
         let read = serde_json::to_value(CredentialRead::of(
             &record,
             datetime!(2026-03-28 14:00:00 UTC),
@@ -479,6 +484,6 @@ mod tests {
 
         let later = CredentialRead::of(&record, datetime!(2026-03-28 15:00:00 UTC));
         assert_eq!(later.status, "expired");
-        assert_eq!(later.expires_at, Some("2026-03-28T15:00:00Z"));
+        assert_eq!(later.expires_at.as_deref(), Some("2026-03-28T15:00:00Z"));
     }
 }

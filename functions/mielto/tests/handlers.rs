@@ -1,12 +1,12 @@
-//! The Mielto handlers, called directly with the fixtures in `events/`, against moto.
+//! The Mielto routes, called with the fixtures in `events/` as their Lambda binaries serve
+//! them, against the in-memory ports.
 
-use lambda_http::Request;
-use mielto::{
-    create_credential, delete_credential, get_credential, list_credentials, update_credential,
-};
+use credential_model::CredentialService;
+use credential_model::ports::StoreError;
+use credential_model::testing::{MemoryRepository, MemoryVault};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use strongroom_aws::{Store, StoreSettings};
-use strongroom_local_stack::testing::{self, body_json as body, fixture, fixture_with};
+use strongroom_local_stack::testing::{body_json as body, fixture, fixture_with, has_no_body};
 
 const CREATE: &str = include_str!("../../../events/mielto-create-credential.json");
 const LIST: &str = include_str!("../../../events/mielto-list-credentials.json");
@@ -14,15 +14,16 @@ const GET: &str = include_str!("../../../events/mielto-get-credential.json");
 const UPDATE: &str = include_str!("../../../events/mielto-update-credential.json");
 const DELETE: &str = include_str!("../../../events/mielto-delete-credential.json");
 
-/// The handlers' store against a fresh stack in moto.
-async fn store() -> Option<Store> {
-    testing::moto()?;
-    let sdk = strongroom_aws::sdk_config().await;
-    let stack = testing::fresh_stack(&sdk).await;
-    Some(Store::new(
-        &sdk,
-        &StoreSettings::with_defaults(stack.table, stack.kms_key_arn),
-    ))
+type Store = CredentialService<MemoryRepository, MemoryVault>;
+
+/// `request` through the route of `binary`, as its Lambda binary serves it.
+async fn call(binary: &str, store: &Store, request: Request) -> Response<Body> {
+    let route = strongroom_edge::route(mielto::routes(), binary).expect("a route");
+    strongroom_edge::serve(&route, store, request).await
+}
+
+fn store() -> Store {
+    CredentialService::new(MemoryRepository::default(), MemoryVault::default())
 }
 
 /// A fixture of a single credential's route, naming credential `id`.
@@ -35,17 +36,13 @@ fn for_credential(json: &str, id: &str) -> Request {
 
 #[tokio::test]
 async fn given_the_fixtures_when_run_in_order_then_the_credential_lives_and_dies() {
-    let Some(store) = store().await else { return };
+    let store = store();
 
-    let response = list_credentials::handle(&store, fixture(LIST))
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, fixture(LIST)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body(&response), json!([]));
 
-    let response = create_credential::handle(&store, fixture(CREATE))
-        .await
-        .expect("handled");
+    let response = call("mielto-create-credential", &store, fixture(CREATE)).await;
     assert_eq!(response.status(), 200, "{:?}", body(&response));
     let created = body(&response);
     assert_eq!(created["label"], "OpenAI production");
@@ -57,20 +54,19 @@ async fn given_the_fixtures_when_run_in_order_then_the_credential_lives_and_dies
     assert!(created.get("credentials").is_none());
     let id = created["id"].as_str().expect("an id").to_owned();
 
-    let response = list_credentials::handle(&store, fixture(LIST))
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, fixture(LIST)).await;
     assert_eq!(body(&response), json!([created]));
 
-    let response = get_credential::handle(&store, for_credential(GET, &id))
-        .await
-        .expect("handled");
+    let response = call("mielto-get-credential", &store, for_credential(GET, &id)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body(&response), created);
 
-    let response = update_credential::handle(&store, for_credential(UPDATE, &id))
-        .await
-        .expect("handled");
+    let response = call(
+        "mielto-update-credential",
+        &store,
+        for_credential(UPDATE, &id),
+    )
+    .await;
     assert_eq!(response.status(), 200, "{:?}", body(&response));
     let updated = body(&response);
     assert_eq!(updated["id"], id.as_str());
@@ -78,24 +74,42 @@ async fn given_the_fixtures_when_run_in_order_then_the_credential_lives_and_dies
     assert_eq!(updated["label"], "OpenAI production");
 
     for response in [
-        create_credential::handle(&store, fixture(CREATE)).await,
-        get_credential::handle(&store, for_credential(GET, &id)).await,
+        call("mielto-create-credential", &store, fixture(CREATE)).await,
+        call("mielto-get-credential", &store, for_credential(GET, &id)).await,
     ] {
-        let text = format!("{:?}", response.expect("handled").body());
+        let text = format!("{:?}", response.body());
         assert!(!text.contains("fixture-api-key"), "{text}");
         assert!(!text.contains("fixture-rotated-api-key"), "{text}");
     }
 
-    let response = delete_credential::handle(&store, for_credential(DELETE, &id))
-        .await
-        .expect("handled");
+    let response = call(
+        "mielto-delete-credential",
+        &store,
+        for_credential(DELETE, &id),
+    )
+    .await;
     assert_eq!(response.status(), 204);
+    assert!(has_no_body(&response));
+    assert_eq!(
+        store.vault().live_secrets().len(),
+        1,
+        "only the second credential's secret is left"
+    );
     for response in [
-        get_credential::handle(&store, for_credential(GET, &id)).await,
-        delete_credential::handle(&store, for_credential(DELETE, &id)).await,
-        update_credential::handle(&store, for_credential(UPDATE, &id)).await,
+        call("mielto-get-credential", &store, for_credential(GET, &id)).await,
+        call(
+            "mielto-delete-credential",
+            &store,
+            for_credential(DELETE, &id),
+        )
+        .await,
+        call(
+            "mielto-update-credential",
+            &store,
+            for_credential(UPDATE, &id),
+        )
+        .await,
     ] {
-        let response = response.expect("handled");
         assert_eq!(response.status(), 404);
         assert_eq!(body(&response), json!({"detail": "Credential not found"}));
     }
@@ -103,14 +117,18 @@ async fn given_the_fixtures_when_run_in_order_then_the_credential_lives_and_dies
 
 #[tokio::test]
 async fn given_the_fixture_ids_of_nothing_then_404() {
-    let Some(store) = store().await else { return };
+    let store = store();
     for response in [
-        get_credential::handle(&store, fixture(GET)).await,
-        update_credential::handle(&store, fixture(UPDATE)).await,
-        delete_credential::handle(&store, fixture(DELETE)).await,
-        get_credential::handle(&store, for_credential(GET, "not-a-uuid")).await,
+        call("mielto-get-credential", &store, fixture(GET)).await,
+        call("mielto-update-credential", &store, fixture(UPDATE)).await,
+        call("mielto-delete-credential", &store, fixture(DELETE)).await,
+        call(
+            "mielto-get-credential",
+            &store,
+            for_credential(GET, "not-a-uuid"),
+        )
+        .await,
     ] {
-        let response = response.expect("handled");
         assert_eq!(response.status(), 404);
         assert_eq!(body(&response), json!({"detail": "Credential not found"}));
     }
@@ -118,7 +136,7 @@ async fn given_the_fixture_ids_of_nothing_then_404() {
 
 #[tokio::test]
 async fn given_another_workspace_in_the_header_then_404_before_anything_else() {
-    let Some(store) = store().await else { return };
+    let store = store();
     let foreign = |json: &str| {
         fixture_with(json, |event| {
             event["headers"]["x-workspace-id"] = "org_other".into();
@@ -129,64 +147,53 @@ async fn given_another_workspace_in_the_header_then_404_before_anything_else() {
         event["body"] = "{not json".into();
     });
     for response in [
-        create_credential::handle(&store, foreign(CREATE)).await,
-        create_credential::handle(&store, invalid_body).await,
-        list_credentials::handle(&store, foreign(LIST)).await,
-        get_credential::handle(&store, foreign(GET)).await,
-        update_credential::handle(&store, foreign(UPDATE)).await,
-        delete_credential::handle(&store, foreign(DELETE)).await,
+        call("mielto-create-credential", &store, foreign(CREATE)).await,
+        call("mielto-create-credential", &store, invalid_body).await,
+        call("mielto-list-credentials", &store, foreign(LIST)).await,
+        call("mielto-get-credential", &store, foreign(GET)).await,
+        call("mielto-update-credential", &store, foreign(UPDATE)).await,
+        call("mielto-delete-credential", &store, foreign(DELETE)).await,
     ] {
-        let response = response.expect("handled");
         assert_eq!(response.status(), 404);
         assert_eq!(body(&response), json!({"detail": "Workspace not found"}));
     }
-    let response = list_credentials::handle(&store, fixture(LIST))
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, fixture(LIST)).await;
     assert_eq!(body(&response), json!([]), "nothing was created");
 }
 
 #[tokio::test]
 async fn given_a_read_only_caller_when_creating_then_403_and_nothing_stored() {
-    let Some(store) = store().await else { return };
+    let store = store();
     let request = fixture_with(CREATE, |event| {
         event["requestContext"]["authorizer"]["lambda"]["scopes"] = "credentials:read".into();
     });
-    let response = create_credential::handle(&store, request)
-        .await
-        .expect("handled");
+    let response = call("mielto-create-credential", &store, request).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         body(&response),
         json!({"detail": "Forbidden: this operation needs the credentials:write scope"})
     );
-    let response = list_credentials::handle(&store, fixture(LIST))
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, fixture(LIST)).await;
     assert_eq!(body(&response), json!([]));
 }
 
 #[tokio::test]
 async fn given_no_or_stale_authorizer_context_then_401() {
-    let Some(store) = store().await else { return };
+    let store = store();
     let without_context = fixture_with(LIST, |event| {
         event["requestContext"]
             .as_object_mut()
             .expect("context")
             .remove("authorizer");
     });
-    let response = list_credentials::handle(&store, without_context)
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, without_context).await;
     assert_eq!(response.status(), 401);
 
     // API Gateway cached the authorizer's answer past the token's expiry.
     let expired = fixture_with(GET, |event| {
         event["requestContext"]["authorizer"]["lambda"]["expires_at"] = "1000".into();
     });
-    let response = get_credential::handle(&store, expired)
-        .await
-        .expect("handled");
+    let response = call("mielto-get-credential", &store, expired).await;
     assert_eq!(response.status(), 401);
     assert_eq!(
         body(&response),
@@ -196,15 +203,13 @@ async fn given_no_or_stale_authorizer_context_then_401() {
 
 #[tokio::test]
 async fn given_bad_input_then_422_in_pydantic_words_and_nothing_stored() {
-    let Some(store) = store().await else { return };
+    let store = store();
     let bad_body = fixture_with(CREATE, |event| {
         event["body"] = json!({"label": "", "auth_type": "oauth2", "credentials": "sk-secret"})
             .to_string()
             .into();
     });
-    let response = create_credential::handle(&store, bad_body)
-        .await
-        .expect("handled");
+    let response = call("mielto-create-credential", &store, bad_body).await;
     assert_eq!(response.status(), 422);
     assert_eq!(
         body(&response),
@@ -225,9 +230,7 @@ async fn given_bad_input_then_422_in_pydantic_words_and_nothing_stored() {
     let bad_query = fixture_with(LIST, |event| {
         event["rawQueryString"] = "limit=500&skip=-1".into();
     });
-    let response = list_credentials::handle(&store, bad_query)
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, bad_query).await;
     assert_eq!(response.status(), 422);
     assert_eq!(
         body(&response),
@@ -238,8 +241,55 @@ async fn given_bad_input_then_422_in_pydantic_words_and_nothing_stored() {
              "type": "less_than_equal"},
         ]})
     );
-    let response = list_credentials::handle(&store, fixture(LIST))
-        .await
-        .expect("handled");
+    let response = call("mielto-list-credentials", &store, fixture(LIST)).await;
     assert_eq!(body(&response), json!([]));
+}
+
+#[tokio::test]
+async fn given_a_dependency_down_then_503_as_fastapi_says_it_and_nothing_half_written() {
+    let store = store();
+    store.vault().set_down(true);
+    let response = call("mielto-create-credential", &store, fixture(CREATE)).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        body(&response),
+        json!({"detail": "the secret vault is temporarily unavailable; retry shortly"})
+    );
+    assert!(store.repository().is_empty());
+    store.vault().set_down(false);
+    store.repository().set_down(true);
+    let response = call("mielto-create-credential", &store, fixture(CREATE)).await;
+    assert_eq!(
+        body(&response),
+        json!({"detail": "the metadata store is temporarily unavailable; retry shortly"})
+    );
+    assert!(store.vault().live_secrets().is_empty());
+}
+
+#[tokio::test]
+async fn given_a_lost_race_then_409_and_the_credential_unchanged() {
+    let store = store();
+    let id = body(&call("mielto-create-credential", &store, fixture(CREATE)).await)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    store
+        .repository()
+        .fail_next_write(StoreError::ConditionFailed);
+    let response = call(
+        "mielto-update-credential",
+        &store,
+        for_credential(UPDATE, &id),
+    )
+    .await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        body(&response),
+        json!({"detail": "the credential was changed by another request; retry"})
+    );
+    let response = call("mielto-get-credential", &store, for_credential(GET, &id)).await;
+    assert_eq!(
+        body(&response)["description"],
+        "The key the support agents use"
+    );
 }

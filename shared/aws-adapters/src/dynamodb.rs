@@ -2,33 +2,43 @@
 //!
 //! One table, every item under its tenant:
 //!
-//! | access pattern                          | operation | key                                   |
-//! |-----------------------------------------|-----------|---------------------------------------|
-//! | an organization's active connection     | GetItem   | `pk = ORG#{org}`, `sk = {kind}#active` |
-//! | one credential                          | GetItem   | `pk = ORG#{org}`, `sk = {kind}#…#{id}` |
-//! | a user's or an organization's credentials | Query   | `pk = ORG#{org}`, `begins_with(sk, {kind}#…)` |
-//! | create                                  | PutItem   | condition `attribute_not_exists(pk)`  |
-//! | replace                                 | PutItem   | condition `version = :read_version`   |
-//! | delete                                  | DeleteItem| condition `version = :read_version`   |
+//! | access pattern                            | operation  | key                                              |
+//! |-------------------------------------------|------------|--------------------------------------------------|
+//! | an organization's active connection       | GetItem    | `pk = ORG#{org}`, `sk = {kind}#active`           |
+//! | one credential                            | GetItem    | `pk = ORG#{org}`, `sk = {kind}#…#{id}`           |
+//! | a user's or an organization's credentials | Query      | `pk = ORG#{org}`, `begins_with(sk, {kind}#…)`    |
+//! | a credential by its id, any kind          | Query `ById` | `pk = ORG#{org}`, `id = {id}` (keys only)      |
+//! | create                                    | PutItem    | condition `attribute_not_exists(pk)`             |
+//! | replace, update                           | PutItem    | condition `id = :read_id AND version = :read_version` |
+//! | delete                                    | DeleteItem | condition `id = :read_id AND version = :read_version` |
 //!
-//! No `Scan` anywhere. Items hold no secret material: only the secret's ARN.
+//! No `Scan` anywhere. Items are the records as they serialize (`serde_dynamo`), the family's
+//! attributes under `attributes`, and hold no secret material: only the secret's ARN. An item
+//! that does not read back as the record asked for is refused as corrupt, never guessed at.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use credential_model::credential::{parse_rfc3339, rfc3339};
 use credential_model::ports::{CredentialRepository, Expected, StoreError};
 use credential_model::{
-    CredentialId, CredentialKind, CredentialRecord, OrgId, Provider, RecordKey, SecretRef,
-    SettingValue, Settings, UserId,
+    Attributes, CredentialId, CredentialKind, CredentialRecord, OrgId, Provider, RecordKey,
+    SecretRef, UserId,
 };
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-type Item = HashMap<String, AttributeValue>;
+use crate::aws_error::{self, Outcome, outcome};
+
+/// The table's index of credentials by id (partition `pk`, sort `id`, keys only).
+pub const BY_ID_INDEX: &str = "ById";
+
+type ItemMap = HashMap<String, AttributeValue>;
 
 #[derive(Clone)]
 pub struct DynamoRepository {
@@ -45,172 +55,149 @@ impl DynamoRepository {
     }
 }
 
-fn partition_key(organization: &OrgId) -> AttributeValue {
-    AttributeValue::S(format!("ORG#{organization}"))
+/// A record as its item holds it.
+#[derive(Serialize, Deserialize)]
+struct Item<A> {
+    pk: String,
+    sk: String,
+    id: CredentialId,
+    kind: CredentialKind,
+    provider: Provider,
+    #[serde(default)]
+    settings: Map<String, Value>,
+    attributes: A,
+    secret_arn: String,
+    secret_version: String,
+    /// Epoch seconds: what a table TTL and a sparse index read. Absent when it never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    created_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+    version: u64,
 }
 
-fn key_attributes(key: &RecordKey) -> Item {
+fn partition_key(organization: &OrgId) -> String {
+    format!("ORG#{organization}")
+}
+
+fn key_attributes(key: &RecordKey) -> ItemMap {
     HashMap::from([
-        ("pk".to_owned(), partition_key(&key.organization)),
+        (
+            "pk".to_owned(),
+            AttributeValue::S(partition_key(&key.organization)),
+        ),
         ("sk".to_owned(), AttributeValue::S(key.slot.clone())),
     ])
 }
 
-fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
+fn corrupt(item: &ItemMap, problem: impl std::fmt::Display) -> StoreError {
+    let sk = item.get("sk").and_then(|v| v.as_s().ok());
+    StoreError::Corrupt(format!("item {sk:?}: {problem}"))
+}
+
+fn to_item<A: Attributes>(record: &CredentialRecord<A>) -> Result<ItemMap, StoreError> {
+    let item = Item {
+        pk: partition_key(&record.key.organization),
+        sk: record.key.slot.clone(),
+        id: record.id,
+        kind: A::KIND,
+        provider: record.provider,
+        settings: record.settings.clone(),
+        attributes: &record.attributes,
+        secret_arn: record.secret.0.clone(),
+        secret_version: record.secret_version.clone(),
+        expires_at: record.expires_at.map(OffsetDateTime::unix_timestamp),
+        created_by: record.created_by.clone(),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+        version: record.version,
+    };
+    serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(format!("unwritable record: {e}")))
+}
+
+/// The record `item` holds, which must be of `organization` and of the kind `A` describes.
+fn from_item<A: Attributes>(
+    organization: &OrgId,
+    item: &ItemMap,
+) -> Result<CredentialRecord<A>, StoreError> {
+    let read: Item<A> = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt(item, e))?;
+    if read.pk != partition_key(organization) {
+        return Err(corrupt(item, "it is filed under another organization"));
+    }
+    if read.kind != A::KIND {
+        return Err(corrupt(
+            item,
+            format!("a {} where a {} was expected", read.kind, A::KIND),
+        ));
+    }
+    let expires_at = read
+        .expires_at
+        .map(OffsetDateTime::from_unix_timestamp)
+        .transpose()
+        .map_err(|e| corrupt(item, e))?;
+    Ok(CredentialRecord {
+        key: RecordKey {
+            organization: organization.clone(),
+            slot: read.sk,
+        },
+        id: read.id,
+        provider: read.provider,
+        settings: read.settings,
+        attributes: read.attributes,
+        secret: SecretRef(read.secret_arn),
+        secret_version: read.secret_version,
+        expires_at,
+        created_by: read.created_by,
+        created_at: read.created_at,
+        updated_at: read.updated_at,
+        version: read.version,
+    })
+}
+
+fn unavailable<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+    StoreError::Unavailable(aws_error::describe(error))
 }
 
 /// The outcome of a conditional write: a failed condition is its own answer, not an outage.
-fn conditional<O, E, R>(
-    result: Result<O, SdkError<E, R>>,
+fn conditional<O, E>(
+    result: Result<O, SdkError<E, HttpResponse>>,
     condition_failed: impl Fn(&E) -> bool,
 ) -> Result<(), StoreError>
 where
     E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.as_service_error().is_some_and(&condition_failed) => {
-            Err(StoreError::ConditionFailed)
-        }
-        Err(error) => Err(unavailable(error)),
+    match outcome(result, condition_failed) {
+        Outcome::Done => Ok(()),
+        Outcome::Expected => Err(StoreError::ConditionFailed),
+        Outcome::Failed(detail) => Err(StoreError::Unavailable(detail)),
     }
 }
 
-fn settings_attribute(settings: &Settings) -> AttributeValue {
-    AttributeValue::M(
-        settings
-            .iter()
-            .map(|(name, value)| {
-                let value = match value {
-                    SettingValue::Text(s) => AttributeValue::S(s.clone()),
-                    SettingValue::Integer(n) => AttributeValue::N(n.to_string()),
-                    SettingValue::Flag(b) => AttributeValue::Bool(*b),
-                };
-                (name.clone(), value)
-            })
-            .collect(),
-    )
-}
-
-fn to_item(record: &CredentialRecord) -> Item {
-    let mut item = key_attributes(&record.key);
-    let text = |s: String| AttributeValue::S(s);
-    item.extend([
-        ("id".to_owned(), text(record.id.to_string())),
-        ("kind".to_owned(), text(record.kind.to_string())),
-        ("provider".to_owned(), text(record.provider.to_string())),
-        ("settings".to_owned(), settings_attribute(&record.settings)),
-        (
-            "attributes".to_owned(),
-            settings_attribute(&record.attributes),
+/// The condition and values of a write that expects `expected`.
+fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeValue)>) {
+    match expected {
+        Expected::Absent => ("attribute_not_exists(pk)", Vec::new()),
+        Expected::Current { id, version } => (
+            "id = :expected_id AND version = :expected_version",
+            vec![
+                (":expected_id", AttributeValue::S(id.to_string())),
+                (":expected_version", AttributeValue::N(version.to_string())),
+            ],
         ),
-        ("secret_arn".to_owned(), text(record.secret.0.clone())),
-        (
-            "secret_version".to_owned(),
-            text(record.secret_version.clone()),
-        ),
-        ("created_by".to_owned(), text(record.created_by.to_string())),
-        ("created_at".to_owned(), text(rfc3339(record.created_at))),
-        ("updated_at".to_owned(), text(rfc3339(record.updated_at))),
-        (
-            "version".to_owned(),
-            AttributeValue::N(record.version.to_string()),
-        ),
-    ]);
-    item
-}
-
-/// Reads an item back, refusing anything malformed rather than guessing.
-struct ItemReader<'a> {
-    item: &'a Item,
-}
-
-impl ItemReader<'_> {
-    fn corrupt(&self, field: &str, problem: &str) -> StoreError {
-        let sk = self.item.get("sk").and_then(|v| v.as_s().ok());
-        StoreError::Corrupt(format!("item {sk:?}: {field} {problem}"))
     }
-
-    fn text(&self, field: &str) -> Result<&str, StoreError> {
-        self.item
-            .get(field)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
-            .ok_or_else(|| self.corrupt(field, "is missing or not a string"))
-    }
-
-    fn parsed<T>(&self, field: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
-        parse(self.text(field)?).ok_or_else(|| self.corrupt(field, "has an unknown value"))
-    }
-
-    fn timestamp(&self, field: &str) -> Result<OffsetDateTime, StoreError> {
-        self.parsed(field, parse_rfc3339)
-    }
-
-    fn settings(&self, field: &str) -> Result<Settings, StoreError> {
-        let Some(map) = self.item.get(field).and_then(|v| v.as_m().ok()) else {
-            return Ok(Settings::new());
-        };
-        map.iter()
-            .map(|(name, value)| {
-                let value = match value {
-                    AttributeValue::S(s) => SettingValue::Text(s.clone()),
-                    AttributeValue::Bool(b) => SettingValue::Flag(*b),
-                    AttributeValue::N(n) => SettingValue::Integer(
-                        n.parse()
-                            .map_err(|_| self.corrupt(field, "holds a non-integer number"))?,
-                    ),
-                    _ => return Err(self.corrupt(field, "holds an unsupported value")),
-                };
-                Ok((name.clone(), value))
-            })
-            .collect()
-    }
-
-    fn version(&self) -> Result<u64, StoreError> {
-        self.item
-            .get("version")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| self.corrupt("version", "is missing or not a number"))
-    }
-}
-
-fn from_listed_item(organization: &OrgId, item: &Item) -> Result<CredentialRecord, StoreError> {
-    let reader = ItemReader { item };
-    let key = RecordKey {
-        organization: organization.clone(),
-        slot: reader.text("sk")?.to_owned(),
-    };
-    from_item(&key, item)
-}
-
-fn from_item(key: &RecordKey, item: &Item) -> Result<CredentialRecord, StoreError> {
-    let reader = ItemReader { item };
-    Ok(CredentialRecord {
-        key: key.clone(),
-        id: reader.parsed("id", CredentialId::parse)?,
-        kind: reader.parsed("kind", CredentialKind::parse)?,
-        provider: reader.parsed("provider", Provider::parse)?,
-        settings: reader.settings("settings")?,
-        attributes: reader.settings("attributes")?,
-        secret: SecretRef(reader.text("secret_arn")?.to_owned()),
-        secret_version: reader.text("secret_version")?.to_owned(),
-        created_by: reader.parsed("created_by", UserId::parse)?,
-        created_at: reader.timestamp("created_at")?,
-        updated_at: reader.timestamp("updated_at")?,
-        version: reader.version()?,
-    })
 }
 
 impl CredentialRepository for DynamoRepository {
-    async fn get(&self, key: &RecordKey) -> Result<Option<CredentialRecord>, StoreError> {
+    async fn get<A: Attributes>(
+        &self,
+        key: &RecordKey,
+    ) -> Result<Option<CredentialRecord<A>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -223,33 +210,53 @@ impl CredentialRepository for DynamoRepository {
         output
             .item
             .as_ref()
-            .map(|item| from_item(key, item))
+            .map(|item| from_item(&key.organization, item))
             .transpose()
     }
 
-    async fn put(&self, record: &CredentialRecord, expected: Expected) -> Result<(), StoreError> {
-        let request = self
+    async fn put<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        expected: Expected,
+    ) -> Result<(), StoreError> {
+        let (condition, values) = condition(expected);
+        let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record)));
-        let request = match expected {
-            Expected::Absent => request.condition_expression("attribute_not_exists(pk)"),
-            Expected::Version(version) => request
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
-        };
+            .set_item(Some(to_item(record)?))
+            .condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
         conditional(
             request.send().await,
             PutItemError::is_conditional_check_failed_exception,
         )
     }
 
-    async fn list(
+    async fn delete(&self, key: &RecordKey, expected: Expected) -> Result<(), StoreError> {
+        let (condition, values) = condition(expected);
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        conditional(
+            request.send().await,
+            DeleteItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    async fn list<A: Attributes>(
         &self,
         organization: &OrgId,
         slot_prefix: &str,
-    ) -> Result<Vec<CredentialRecord>, StoreError> {
+    ) -> Result<Vec<CredentialRecord<A>>, StoreError> {
         let mut records = Vec::new();
         let mut start = None;
         loop {
@@ -258,7 +265,7 @@ impl CredentialRepository for DynamoRepository {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", partition_key(organization))
+                .expression_attribute_values(":pk", AttributeValue::S(partition_key(organization)))
                 .expression_attribute_values(":prefix", AttributeValue::S(slot_prefix.to_owned()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -266,7 +273,7 @@ impl CredentialRepository for DynamoRepository {
                 .await
                 .map_err(unavailable)?;
             for item in page.items() {
-                records.push(from_listed_item(organization, item)?);
+                records.push(from_item(organization, item)?);
             }
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -275,19 +282,32 @@ impl CredentialRepository for DynamoRepository {
         }
     }
 
-    async fn delete(&self, key: &RecordKey, version: u64) -> Result<(), StoreError> {
-        let result = self
+    async fn locate(
+        &self,
+        organization: &OrgId,
+        id: CredentialId,
+    ) -> Result<Option<RecordKey>, StoreError> {
+        let output = self
             .client
-            .delete_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(key_attributes(key)))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
+            .index_name(BY_ID_INDEX)
+            .key_condition_expression("pk = :pk AND id = :id")
+            .expression_attribute_values(":pk", AttributeValue::S(partition_key(organization)))
+            .expression_attribute_values(":id", AttributeValue::S(id.to_string()))
             .send()
-            .await;
-        conditional(
-            result,
-            DeleteItemError::is_conditional_check_failed_exception,
-        )
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.items().first() else {
+            return Ok(None);
+        };
+        let slot = item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| corrupt(item, "the index entry has no sort key"))?;
+        Ok(Some(RecordKey {
+            organization: organization.clone(),
+            slot: slot.clone(),
+        }))
     }
 }

@@ -1,6 +1,7 @@
 //! Adapters from the domain's storage ports to AWS: the DynamoDB credential repository, the
 //! Secrets Manager vault, and the one SDK configuration every client in a sandbox is built from.
 
+mod aws_error;
 pub mod config;
 pub mod dynamodb;
 pub mod logging;
@@ -13,27 +14,20 @@ pub use secretsmanager::SecretsManagerVault;
 use aws_config::SdkConfig;
 use credential_model::CredentialService;
 
-/// The credential use cases over DynamoDB and Secrets Manager.
-pub type AwsCredentialService = CredentialService<DynamoRepository, SecretsManagerVault>;
+/// The credential use cases over DynamoDB and Secrets Manager: what a handler that stores
+/// credentials needs, built once per sandbox.
+pub type Store = CredentialService<DynamoRepository, SecretsManagerVault>;
 
-/// What a handler that stores credentials needs, built once per sandbox.
-pub struct Store {
-    pub credentials: AwsCredentialService,
+/// The store on the clients of `sdk`.
+pub fn store(sdk: &SdkConfig, settings: &StoreSettings) -> Store {
+    CredentialService::new(
+        DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
+        SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(sdk), settings),
+    )
 }
 
-impl Store {
-    pub fn new(sdk: &SdkConfig, settings: &StoreSettings) -> Self {
-        Store {
-            credentials: CredentialService::new(
-                DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
-                SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(sdk), settings),
-            ),
-        }
-    }
-
-    /// Reads the configuration the template sets and builds the clients.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = StoreSettings::from_env()?;
-        Ok(Store::new(&sdk_config().await, &settings))
-    }
+/// Reads the configuration the template sets and builds the store's clients.
+pub async fn store_from_env() -> Result<Store, ConfigError> {
+    let settings = StoreSettings::from_env()?;
+    Ok(store(&sdk_config().await, &settings))
 }

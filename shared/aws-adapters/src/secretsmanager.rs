@@ -4,8 +4,13 @@
 //! `RemoveFromVersionId` makes the move a compare-and-swap.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError;
+use aws_sdk_secretsmanager::operation::tag_resource::TagResourceError;
 use aws_sdk_secretsmanager::operation::update_secret_version_stage::UpdateSecretVersionStageError;
 use aws_sdk_secretsmanager::types::Tag;
 use credential_model::SecretRef;
@@ -14,6 +19,7 @@ pub use credential_model::ports::{SecretVersion, VaultError};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::StoreSettings;
+use crate::aws_error::{self, outcome};
 
 const CURRENT_STAGE: &str = "AWSCURRENT";
 /// The label of a version written but not yet current. Our own, so it never meets the
@@ -35,12 +41,54 @@ impl SecretsManagerVault {
     }
 }
 
-fn unavailable<E, R>(error: SdkError<E, R>) -> VaultError
+fn unavailable<E>(error: SdkError<E, HttpResponse>) -> VaultError
 where
     E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    VaultError::Unavailable(DisplayErrorContext(error).to_string())
+    VaultError::Unavailable(aws_error::describe(error))
+}
+
+/// Secrets Manager's ways of saying a secret is gone: it does not exist
+/// (`ResourceNotFoundException`), or it is scheduled for deletion, which every operation on it
+/// but restore and delete refuses with `InvalidRequestException`.
+trait Gone {
+    fn is_gone(&self) -> bool;
+}
+
+macro_rules! gone {
+    ($($error:ty),*) => {$(
+        impl Gone for $error {
+            fn is_gone(&self) -> bool {
+                self.is_resource_not_found_exception() || self.is_invalid_request_exception()
+            }
+        }
+    )*};
+}
+
+gone!(
+    GetSecretValueError,
+    PutSecretValueError,
+    UpdateSecretVersionStageError,
+    TagResourceError
+);
+
+/// DescribeSecret still describes a secret scheduled for deletion.
+impl Gone for DescribeSecretError {
+    fn is_gone(&self) -> bool {
+        self.is_resource_not_found_exception()
+    }
+}
+
+/// A failed call on an existing secret: gone, or the vault is unavailable.
+fn failed<E>(error: SdkError<E, HttpResponse>) -> VaultError
+where
+    E: std::error::Error + Gone + Send + Sync + 'static,
+{
+    if error.as_service_error().is_some_and(Gone::is_gone) {
+        VaultError::NotFound
+    } else {
+        unavailable(error)
+    }
 }
 
 /// The current value (stage `AWSCURRENT`) of the secret `id` (a name or an ARN).
@@ -76,30 +124,7 @@ async fn read_value(
                 "the secret has no string value or version".into(),
             )),
         },
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception()) =>
-        {
-            Err(VaultError::NotFound)
-        }
-        Err(error) => Err(unavailable(error)),
-    }
-}
-
-/// A call whose effect may already be in place: `is_done` says which errors mean so.
-fn idempotent<O, E, R>(
-    result: Result<O, SdkError<E, R>>,
-    is_done: impl Fn(&E) -> bool,
-) -> Result<(), VaultError>
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.as_service_error().is_some_and(&is_done) => Ok(()),
-        Err(error) => Err(unavailable(error)),
+        Err(error) => Err(failed(error)),
     }
 }
 
@@ -160,7 +185,7 @@ impl SecretVault for SecretsManagerVault {
             .version_stages(STAGED_STAGE)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(failed)?;
         output
             .version_id
             .ok_or_else(|| VaultError::Unavailable("PutSecretValue returned no version".into()))
@@ -173,16 +198,7 @@ impl SecretVault for SecretsManagerVault {
             .secret_id(&secret.0)
             .send()
             .await
-            .map_err(|error| {
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-                {
-                    VaultError::NotFound
-                } else {
-                    unavailable(error)
-                }
-            })?;
+            .map_err(failed)?;
         output
             .version_ids_to_stages
             .unwrap_or_default()
@@ -217,8 +233,23 @@ impl SecretVault for SecretsManagerVault {
             {
                 Ok(false)
             }
-            Err(error) => Err(unavailable(error)),
+            Err(error) => Err(failed(error)),
         }
+    }
+
+    async fn tag(&self, secret: &SecretRef, tags: &[(String, String)]) -> Result<(), VaultError> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect();
+        self.client
+            .tag_resource()
+            .secret_id(&secret.0)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(failed)
     }
 
     async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
@@ -230,9 +261,11 @@ impl SecretVault for SecretsManagerVault {
             .send()
             .await;
         // Already gone, or already scheduled for deletion: retiring again is a no-op.
-        idempotent(result, |e| {
+        outcome(result, |e| {
             e.is_resource_not_found_exception() || e.is_invalid_request_exception()
         })
+        .failure()
+        .map_or(Ok(()), |detail| Err(VaultError::Unavailable(detail)))
     }
 
     async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
@@ -243,6 +276,8 @@ impl SecretVault for SecretsManagerVault {
             .force_delete_without_recovery(true)
             .send()
             .await;
-        idempotent(result, DeleteSecretError::is_resource_not_found_exception)
+        outcome(result, DeleteSecretError::is_resource_not_found_exception)
+            .failure()
+            .map_or(Ok(()), |detail| Err(VaultError::Unavailable(detail)))
     }
 }

@@ -1,14 +1,16 @@
 //! A stored credential's metadata — everything about it except its secret material, which is
-//! referenced by its Secrets Manager ARN.
+//! referenced by its Secrets Manager ARN — typed by the family it belongs to.
 
 use std::fmt;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::provider::Provider;
-use crate::secret::Settings;
 use crate::tenancy::{OrgId, UserId};
 
 /// A credential's public identifier.
@@ -31,8 +33,22 @@ impl fmt::Display for CredentialId {
     }
 }
 
+crate::text_serde!(CredentialId, "a credential id (a UUID)");
+
 /// What kind of thing a credential is, which decides where it lives under its organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum CredentialKind {
     /// An organization's one active warehouse connection (Levered).
     WarehouseConnection,
@@ -47,34 +63,16 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
-    pub const ALL: [CredentialKind; 5] = [
-        CredentialKind::WarehouseConnection,
-        CredentialKind::UserWarehouseCredential,
-        CredentialKind::GenericCredential,
-        CredentialKind::ProjectConnection,
-        CredentialKind::GeneratedDatabaseCredential,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialKind::WarehouseConnection => "warehouse-connection",
-            CredentialKind::UserWarehouseCredential => "user-warehouse-credential",
-            CredentialKind::GenericCredential => "generic-credential",
-            CredentialKind::ProjectConnection => "project-connection",
-            CredentialKind::GeneratedDatabaseCredential => "generated-database-credential",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        CredentialKind::ALL.into_iter().find(|k| k.as_str() == name)
+        name.parse().ok()
     }
 }
 
-impl fmt::Display for CredentialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::text_serde!(CredentialKind, "a credential kind");
 
 /// Where a credential's metadata lives: under its organization, in a slot its kind decides.
 /// Every read and write names the organization, so one tenant can never address another's.
@@ -123,6 +121,21 @@ impl RecordKey {
     pub fn items_prefix(kind: CredentialKind) -> String {
         format!("{kind}#")
     }
+
+    /// The slot as a secret's `strongroom:record` tag holds it. Tag values may not hold `#`,
+    /// and no part of a slot holds `/`, so the slot's separators become `/`. With the
+    /// organization (the `strongroom:organization` tag) it leads from a secret to its record.
+    pub fn slot_tag(&self) -> String {
+        self.slot.replace('#', "/")
+    }
+
+    /// The key a secret's `strongroom:organization` and `strongroom:record` tags name.
+    pub fn from_tags(organization: &str, record: &str) -> Option<Self> {
+        let organization = OrgId::parse(organization)?;
+        let slot = record.replace('/', "#");
+        let kind = slot.split('#').next().and_then(CredentialKind::parse)?;
+        (slot.len() > kind.as_str().len() + 1).then_some(RecordKey { organization, slot })
+    }
 }
 
 /// A reference to a secret in the vault (its ARN).
@@ -135,26 +148,59 @@ impl fmt::Display for SecretRef {
     }
 }
 
+/// A family's own fields of a credential (a name, a label, a dataset…), typed by the family and
+/// stored as it serializes. Holds no secret material.
+pub trait Attributes:
+    Serialize + DeserializeOwned + Clone + PartialEq + fmt::Debug + Send + Sync + 'static
+{
+    /// The kind of credential these attributes describe.
+    const KIND: CredentialKind;
+}
+
 /// A credential's metadata as stored. Holds no secret material.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CredentialRecord {
+pub struct CredentialRecord<A> {
     pub key: RecordKey,
     pub id: CredentialId,
-    pub kind: CredentialKind,
     pub provider: Provider,
-    /// The provider's non-secret connection settings, under canonical names.
-    pub settings: Settings,
-    /// The family's own descriptive fields (a name, a label, a dataset…).
-    pub attributes: Settings,
+    /// The non-secret settings of its secret document, nested as there.
+    pub settings: Map<String, Value>,
+    /// The family's own fields.
+    pub attributes: A,
     pub secret: SecretRef,
     /// The version of the secret that holds this metadata's document. `AWSCURRENT` moves to it
     /// once it is written; changes merge from it, never from a version another change staged.
     pub secret_version: String,
+    /// When the credential stops being valid, if it does: a top-level item attribute in epoch
+    /// seconds, so a table TTL or a sparse index can read it.
+    pub expires_at: Option<OffsetDateTime>,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    /// Incremented by every write; writes are conditional on the version they read.
+    /// Incremented by every write of the same credential. Writes are conditional on the id and
+    /// the version they read: the id never repeats, so a credential deleted and created again
+    /// under the same key is never mistaken for the one that was read.
     pub version: u64,
+}
+
+impl<A> CredentialRecord<A> {
+    /// The same record with other attributes.
+    pub fn with_attributes<B>(self, attributes: B) -> CredentialRecord<B> {
+        CredentialRecord {
+            key: self.key,
+            id: self.id,
+            provider: self.provider,
+            settings: self.settings,
+            attributes,
+            secret: self.secret,
+            secret_version: self.secret_version,
+            expires_at: self.expires_at,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
+    }
 }
 
 /// The current time, to the second: what every stored and returned timestamp uses.
@@ -171,6 +217,17 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
 /// Parses an RFC 3339 timestamp.
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// An instant as every stored timestamp is: in UTC, to the second.
+pub fn in_utc_seconds(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(0).unwrap_or(at)
+}
+
+/// Parses an RFC 3339 timestamp into UTC, to the second.
+pub fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
+    parse_rfc3339(text).map(in_utc_seconds)
 }
 
 #[cfg(test)]
@@ -211,6 +268,30 @@ mod tests {
     }
 
     #[test]
+    fn a_key_round_trips_through_secret_tags() {
+        let org = OrgId::parse("org.a@x").expect("valid");
+        let user = UserId::parse("user=1").expect("valid");
+        let id = CredentialId::generate();
+        for key in [
+            RecordKey::owned(
+                org.clone(),
+                CredentialKind::UserWarehouseCredential,
+                &user,
+                id,
+            ),
+            RecordKey::item(org.clone(), CredentialKind::GenericCredential, id),
+            RecordKey::singleton(org.clone(), CredentialKind::WarehouseConnection),
+        ] {
+            let tag = key.slot_tag();
+            assert!(!tag.contains('#') && tag.len() <= 256, "{tag}");
+            assert_eq!(RecordKey::from_tags("org.a@x", &tag), Some(key));
+        }
+        assert_eq!(RecordKey::from_tags("org_a", "nonsense/1"), None);
+        assert_eq!(RecordKey::from_tags("org_a", "generic-credential"), None);
+        assert_eq!(RecordKey::from_tags("org#a", "generic-credential/1"), None);
+    }
+
+    #[test]
     fn timestamps_are_whole_seconds_in_rfc3339() {
         let text = rfc3339(now());
         assert!(text.ends_with('Z'), "{text}");
@@ -219,9 +300,21 @@ mod tests {
     }
 
     #[test]
-    fn kinds_round_trip() {
-        for kind in CredentialKind::ALL {
-            assert_eq!(CredentialKind::parse(kind.as_str()), Some(kind));
+    fn ids_and_kinds_round_trip_through_serde_and_refuse_garbage() {
+        for kind in <CredentialKind as strum::VariantArray>::VARIANTS {
+            let text = serde_json::to_string(kind).expect("serializes");
+            assert_eq!(
+                &serde_json::from_str::<CredentialKind>(&text).expect("parses"),
+                kind
+            );
         }
+        let id = CredentialId::generate();
+        let text = serde_json::to_string(&id).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<CredentialId>(&text).expect("parses"),
+            id
+        );
+        assert!(serde_json::from_str::<CredentialId>("\"not-a-uuid\"").is_err());
+        assert!(serde_json::from_str::<CredentialKind>("\"oracle\"").is_err());
     }
 }

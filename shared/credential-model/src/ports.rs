@@ -7,7 +7,7 @@ use std::future::Future;
 
 use secrecy::SecretString;
 
-use crate::credential::{CredentialRecord, RecordKey, SecretRef};
+use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef};
 use crate::provider::Provider;
 use crate::tenancy::OrgId;
 
@@ -16,8 +16,19 @@ use crate::tenancy::OrgId;
 pub enum Expected {
     /// Nothing is stored under the key yet.
     Absent,
-    /// The stored record has this version.
-    Version(u64),
+    /// The credential `id`, at `version`. A credential's id never repeats, so a record deleted
+    /// and created again under the same key never passes for the one that was read.
+    Current { id: CredentialId, version: u64 },
+}
+
+impl Expected {
+    /// What a write that replaces `record` expects to find.
+    pub fn record<A>(record: &CredentialRecord<A>) -> Self {
+        Expected::Current {
+            id: record.id,
+            version: record.version,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,31 +42,41 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Credential metadata, keyed under its organization. Every write is conditional.
+/// Credential metadata, keyed under its organization. Every write is conditional. Records are
+/// read as the family that asks for them types them (`A`); an item of another kind is corrupt.
 pub trait CredentialRepository: Send + Sync {
-    fn get(
+    fn get<A: Attributes>(
         &self,
         key: &RecordKey,
-    ) -> impl Future<Output = Result<Option<CredentialRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<CredentialRecord<A>>, StoreError>> + Send;
 
-    fn put(
+    fn put<A: Attributes>(
         &self,
-        record: &CredentialRecord,
+        record: &CredentialRecord<A>,
         expected: Expected,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Deletes the record under `key` if it is what `expected` says.
     fn delete(
         &self,
         key: &RecordKey,
-        version: u64,
+        expected: Expected,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every record of `organization` whose slot starts with `slot_prefix`, in slot order.
-    fn list(
+    fn list<A: Attributes>(
         &self,
         organization: &OrgId,
         slot_prefix: &str,
-    ) -> impl Future<Output = Result<Vec<CredentialRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<CredentialRecord<A>>, StoreError>> + Send;
+
+    /// Where the credential `id` of `organization` lives, whatever its kind: how an API or an
+    /// event that names only a credential finds it, without a scan.
+    fn locate(
+        &self,
+        organization: &OrgId,
+        id: CredentialId,
+    ) -> impl Future<Output = Result<Option<RecordKey>, StoreError>> + Send;
 }
 
 /// A secret to create.
@@ -72,6 +93,7 @@ pub struct NewSecret<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    /// No such secret, or it is scheduled for deletion: either way it is gone.
     #[error("no such secret")]
     NotFound,
     #[error("unavailable: {0}")]
@@ -139,6 +161,13 @@ pub trait SecretVault: Send + Sync {
         to: &str,
         from: &str,
     ) -> impl Future<Output = Result<bool, VaultError>> + Send;
+
+    /// Sets tags on a secret, replacing the values of tags it has already.
+    fn tag(
+        &self,
+        secret: &SecretRef,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = Result<(), VaultError>> + Send;
 
     /// Schedules a secret that was in use for deletion, recoverable for the vault's recovery
     /// window. Retiring a secret that is already retired or gone succeeds.

@@ -3,33 +3,32 @@
 //! the metadata write fails, so no metadata ever points at a missing secret.
 
 use secrecy::SecretString;
+use time::OffsetDateTime;
 
-use crate::credential::{
-    CredentialId, CredentialKind, CredentialRecord, RecordKey, SecretRef, now,
-};
+use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef, now};
+use crate::document::Document;
 use crate::error::{Dependency, Error};
 use crate::ports::{
     CredentialRepository, Expected, NewSecret, SecretVault, StoreError, VaultError,
 };
-use crate::secret::{CredentialInput, Settings};
 use crate::tenancy::{Caller, OrgId};
 
-/// A credential to store: its kind, what the client gave, and the family's own attributes.
+/// A credential to store: its secret document and the family's own attributes.
 #[derive(Debug)]
-pub struct NewCredential {
-    pub kind: CredentialKind,
-    pub input: CredentialInput,
-    pub attributes: Settings,
+pub struct NewCredential<A> {
+    pub document: Document,
+    pub attributes: A,
+    pub expires_at: Option<OffsetDateTime>,
 }
 
-/// A change to a stored credential: its new settings and attributes, and the secrets that
-/// change. Secrets the input lacks are kept when `keep_missing_secrets` is set (same
-/// provider), dropped otherwise (a new provider brings all of its own).
+/// A change to a stored credential: its new attributes and expiry, and, when the secret
+/// changes, its new document. Secrets the document keeps ([`crate::SecretValue::Kept`]) are
+/// filled from the version the record names.
 #[derive(Debug)]
-pub struct CredentialChange {
-    pub input: CredentialInput,
-    pub attributes: Settings,
-    pub keep_missing_secrets: bool,
+pub struct CredentialChange<A> {
+    pub document: Option<Document>,
+    pub attributes: A,
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 pub struct CredentialService<R, V> {
@@ -66,27 +65,39 @@ fn vault_error(error: VaultError) -> Error {
     }
 }
 
-/// The secret's name under the vault's prefix: by tenant first, so IAM policies and audits can
-/// scope by organization.
-fn secret_name(key: &RecordKey, kind: CredentialKind, id: CredentialId) -> String {
-    format!("{}/{kind}/{id}", key.organization)
-}
+pub const ORGANIZATION_TAG: &str = "strongroom:organization";
+pub const KIND_TAG: &str = "strongroom:kind";
+pub const ID_TAG: &str = "strongroom:credential-id";
+pub const PROVIDER_TAG: &str = "strongroom:provider";
+/// With [`ORGANIZATION_TAG`], the key of the secret's record ([`RecordKey::slot_tag`]).
+pub const RECORD_TAG: &str = "strongroom:record";
 
 impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     pub fn new(repository: R, vault: V) -> Self {
         CredentialService { repository, vault }
     }
 
-    pub async fn get(&self, key: &RecordKey) -> Result<Option<CredentialRecord>, Error> {
+    pub fn repository(&self) -> &R {
+        &self.repository
+    }
+
+    pub fn vault(&self) -> &V {
+        &self.vault
+    }
+
+    pub async fn get<A: Attributes>(
+        &self,
+        key: &RecordKey,
+    ) -> Result<Option<CredentialRecord<A>>, Error> {
         self.repository.get(key).await.map_err(store_error)
     }
 
     /// Every credential of `organization` whose slot starts with `slot_prefix`.
-    pub async fn list(
+    pub async fn list<A: Attributes>(
         &self,
         organization: &OrgId,
         slot_prefix: &str,
-    ) -> Result<Vec<CredentialRecord>, Error> {
+    ) -> Result<Vec<CredentialRecord<A>>, Error> {
         self.repository
             .list(organization, slot_prefix)
             .await
@@ -94,96 +105,156 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     }
 
     /// Stores a new credential `id` under `key`, which must be free.
-    pub async fn create(
+    pub async fn create<A: Attributes>(
         &self,
         caller: &Caller,
         key: RecordKey,
         id: CredentialId,
-        new: NewCredential,
-    ) -> Result<CredentialRecord, Error> {
+        new: NewCredential<A>,
+    ) -> Result<CredentialRecord<A>, Error> {
         self.write(caller, key, id, new, Expected::Absent).await
     }
 
     /// Changes the credential `record` in place: same id, same secret (so its ARN stays valid
     /// for whoever uses it), a new secret version. The new version is staged, the metadata that
-    /// names it written conditionally on the version of `record` — so a change the caller never
-    /// saw is not silently overwritten (409 instead) — and only then is the version made
-    /// current: a request that loses a race never changes the secret anyone reads, and changes
-    /// that follow each other become current in the order they were written.
-    pub async fn update(
+    /// names it written conditionally on `record` — so a change the caller never saw is not
+    /// silently overwritten (409 instead) — and only then is the version made current: a
+    /// request that loses a race never changes the secret anyone reads, and changes that
+    /// follow each other become current in the order they were written. A change that keeps
+    /// the secret as it is writes the metadata alone.
+    pub async fn update<A: Attributes>(
         &self,
-        record: &CredentialRecord,
-        change: CredentialChange,
-    ) -> Result<CredentialRecord, Error> {
+        record: &CredentialRecord<A>,
+        change: CredentialChange<A>,
+    ) -> Result<CredentialRecord<A>, Error> {
         let CredentialChange {
-            mut input,
+            document,
             attributes,
-            keep_missing_secrets,
+            expires_at,
         } = change;
-        let secret_unchanged = keep_missing_secrets
-            && input.secrets().is_empty()
-            && input.provider() == record.provider
-            && input.settings() == &record.settings;
-        if secret_unchanged {
-            return self.update_attributes(record, attributes).await;
-        }
-        if keep_missing_secrets {
+        let mut updated = CredentialRecord {
+            attributes,
+            expires_at,
+            updated_at: now(),
+            version: record.version + 1,
+            ..record.clone()
+        };
+        let Some(mut document) = document.filter(|d| changes_secret(record, d)) else {
+            self.put_over(record, &updated).await?;
+            return Ok(updated);
+        };
+        if document.needs_stored() {
             // The version this metadata names, not AWSCURRENT: the change before this one may
             // be written but not promoted yet, and its secrets are the ones to keep.
-            input.keep_missing_secrets(&self.stored_document(record).await?);
+            let stored = self
+                .vault
+                .read_version(&record.secret, &record.secret_version);
+            match stored.await {
+                Ok(stored) => document.keep_from(&stored.document),
+                Err(error) => return Err(self.lost_secret(record, error).await),
+            }
         }
         let staged = self
             .vault
             .stage(
                 &record.secret,
-                &input.secret_document(),
+                &document.render(),
                 &uuid::Uuid::new_v4().to_string(),
             )
-            .await
-            .map_err(vault_error)?;
-        let updated = CredentialRecord {
-            provider: input.provider(),
-            settings: input.settings().clone(),
-            attributes,
-            secret_version: staged,
-            updated_at: now(),
-            version: record.version + 1,
-            ..record.clone()
+            .await;
+        updated.secret_version = match staged {
+            Ok(version) => version,
+            Err(error) => return Err(self.lost_secret(record, error).await),
         };
-        self.repository
-            .put(&updated, Expected::Version(record.version))
-            .await
-            .map_err(store_error)?;
+        updated.provider = document.provider();
+        updated.settings = document.settings();
+        self.put_over(record, &updated).await?;
         self.make_current(&updated, &record.secret_version).await?;
+        if updated.provider != record.provider {
+            self.retag(&updated).await;
+        }
         Ok(updated)
+    }
+
+    /// Writes `updated` over `record`, conditionally on finding it as it was read.
+    async fn put_over<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        updated: &CredentialRecord<A>,
+    ) -> Result<(), Error> {
+        match self.repository.put(updated, Expected::record(record)).await {
+            Err(StoreError::ConditionFailed) => Err(self.changed_since(record).await),
+            other => other.map_err(store_error),
+        }
+    }
+
+    /// Why `record` is not as it was read: deleted meanwhile (404) or changed (409).
+    async fn changed_since<A: Attributes>(&self, record: &CredentialRecord<A>) -> Error {
+        match self.get::<A>(&record.key).await {
+            Ok(None) => Error::NotFound,
+            Ok(Some(_)) => store_error(StoreError::ConditionFailed),
+            Err(error) => error,
+        }
+    }
+
+    /// What a vault error met while changing `record` means. Its secret gone means the
+    /// credential was deleted (404) or replaced (409) meanwhile; a secret missing under
+    /// metadata that still names it is corruption.
+    async fn lost_secret<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        error: VaultError,
+    ) -> Error {
+        if !matches!(error, VaultError::NotFound) {
+            return vault_error(error);
+        }
+        match self.get::<A>(&record.key).await {
+            Ok(None) => Error::NotFound,
+            Ok(Some(current)) if current.id == record.id && current.version == record.version => {
+                vault_error(error)
+            }
+            Ok(Some(_)) => store_error(StoreError::ConditionFailed),
+            Err(error) => error,
+        }
     }
 
     /// Moves `AWSCURRENT` to the version `written` names, from `previous` (the version of the
     /// metadata it replaced) or from wherever it is, unless newer metadata has been written
     /// meanwhile: then that change promotes its own version, and this one must not. Each move
     /// is a compare-and-swap, so a slow request can never put an older version back.
-    async fn make_current(&self, written: &CredentialRecord, previous: &str) -> Result<(), Error> {
+    async fn make_current<A: Attributes>(
+        &self,
+        written: &CredentialRecord<A>,
+        previous: &str,
+    ) -> Result<(), Error> {
         const ATTEMPTS: usize = 5;
         let secret = &written.secret;
         let mut from = previous.to_owned();
         for _ in 0..ATTEMPTS {
-            let moved = self
+            let moved = match self
                 .vault
                 .move_current(secret, &written.secret_version, &from)
                 .await
-                .map_err(vault_error)?;
+            {
+                Ok(moved) => moved,
+                // Deleted since this change was written: there is nothing left to promote.
+                Err(VaultError::NotFound) => return Ok(()),
+                Err(error) => return Err(vault_error(error)),
+            };
             if moved {
                 return Ok(());
             }
-            let latest = self.get(&written.key).await?;
-            if latest.is_none_or(|latest| latest.version != written.version) {
+            let latest = self.get::<A>(&written.key).await?;
+            if latest
+                .is_none_or(|latest| latest.id != written.id || latest.version != written.version)
+            {
                 return Ok(());
             }
-            from = self
-                .vault
-                .current_version(secret)
-                .await
-                .map_err(vault_error)?;
+            from = match self.vault.current_version(secret).await {
+                Ok(current) => current,
+                Err(VaultError::NotFound) => return Ok(()),
+                Err(error) => return Err(vault_error(error)),
+            };
             if from == written.secret_version {
                 return Ok(());
             }
@@ -194,40 +265,28 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         Ok(())
     }
 
-    /// Changes only the family's attributes of `record` (a rename, a status): the secret is left
-    /// alone, so nothing but the metadata is written, conditionally on the version read.
-    pub async fn update_attributes(
-        &self,
-        record: &CredentialRecord,
-        attributes: Settings,
-    ) -> Result<CredentialRecord, Error> {
-        let updated = CredentialRecord {
-            attributes,
-            updated_at: now(),
-            version: record.version + 1,
-            ..record.clone()
-        };
-        self.repository
-            .put(&updated, Expected::Version(record.version))
-            .await
-            .map_err(store_error)?;
-        Ok(updated)
+    /// Keeps the secret's provider tag in step with its record. A failure is logged, not
+    /// returned: the change has been made, and the tag is only a finding aid.
+    async fn retag<A: Attributes>(&self, record: &CredentialRecord<A>) {
+        let tags = [(PROVIDER_TAG.to_owned(), record.provider.to_string())];
+        if let Err(error) = self.vault.tag(&record.secret, &tags).await {
+            tracing::error!(secret = %record.secret, %error,
+                "could not retag a secret whose provider changed");
+        }
     }
 
     /// Makes `new` the credential stored under `key`, replacing whatever was there. The
     /// replacement gets a new id and a new secret; the previous secret is retired only once
     /// the new metadata is in place, so there is never a moment without a usable credential
     /// and never two active ones.
-    pub async fn replace(
+    pub async fn replace<A: Attributes>(
         &self,
         caller: &Caller,
         key: RecordKey,
-        new: NewCredential,
-    ) -> Result<CredentialRecord, Error> {
-        let existing = self.get(&key).await?;
-        let expected = existing
-            .as_ref()
-            .map_or(Expected::Absent, |e| Expected::Version(e.version));
+        new: NewCredential<A>,
+    ) -> Result<CredentialRecord<A>, Error> {
+        let existing = self.get::<A>(&key).await?;
+        let expected = existing.as_ref().map_or(Expected::Absent, Expected::record);
         let id = CredentialId::generate();
         let record = self.write(caller, key, id, new, expected).await?;
         if let Some(previous) = existing {
@@ -238,28 +297,24 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
 
     /// Deletes the credential under `key`: its metadata, then its secret (recoverable for the
     /// vault's recovery window).
-    pub async fn delete(&self, key: &RecordKey) -> Result<CredentialRecord, Error> {
-        let record = self.get(key).await?.ok_or(Error::NotFound)?;
+    pub async fn delete<A: Attributes>(
+        &self,
+        key: &RecordKey,
+    ) -> Result<CredentialRecord<A>, Error> {
+        let record = self.get::<A>(key).await?.ok_or(Error::NotFound)?;
         self.repository
-            .delete(key, record.version)
+            .delete(key, Expected::record(&record))
             .await
             .map_err(store_error)?;
         self.retire(&record.secret).await;
         Ok(record)
     }
 
-    /// The secret document that goes with `record`: the version its metadata names, which is
-    /// current unless a change is still being made.
-    pub async fn stored_document(&self, record: &CredentialRecord) -> Result<SecretString, Error> {
-        self.vault
-            .read_version(&record.secret, &record.secret_version)
-            .await
-            .map(|version| version.document)
-            .map_err(vault_error)
-    }
-
     /// The stored secret document of a credential (its current version).
-    pub async fn secret_document(&self, record: &CredentialRecord) -> Result<SecretString, Error> {
+    pub async fn secret_document<A>(
+        &self,
+        record: &CredentialRecord<A>,
+    ) -> Result<SecretString, Error> {
         self.vault
             .read_current(&record.secret)
             .await
@@ -267,30 +322,29 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             .map_err(vault_error)
     }
 
-    async fn write(
+    async fn write<A: Attributes>(
         &self,
         caller: &Caller,
         key: RecordKey,
         id: CredentialId,
-        new: NewCredential,
+        new: NewCredential<A>,
         expected: Expected,
-    ) -> Result<CredentialRecord, Error> {
-        let document = new.input.secret_document();
-        let provider = new.input.provider();
+    ) -> Result<CredentialRecord<A>, Error> {
+        let kind = A::KIND;
+        let provider = new.document.provider();
         let created = self
             .vault
             .create(NewSecret {
-                name: secret_name(&key, new.kind, id),
-                description: format!("Strongroom {} {id} ({provider})", new.kind),
-                document: &document,
+                // By tenant first, so IAM policies and audits can scope by organization.
+                name: format!("{}/{kind}/{id}", key.organization),
+                description: format!("Strongroom {kind} {id} ({provider})"),
+                document: &new.document.render(),
                 tags: vec![
-                    (
-                        "strongroom:organization".into(),
-                        key.organization.to_string(),
-                    ),
-                    ("strongroom:kind".into(), new.kind.to_string()),
-                    ("strongroom:credential-id".into(), id.to_string()),
-                    ("strongroom:provider".into(), provider.to_string()),
+                    (ORGANIZATION_TAG.into(), key.organization.to_string()),
+                    (KIND_TAG.into(), kind.to_string()),
+                    (ID_TAG.into(), id.to_string()),
+                    (PROVIDER_TAG.into(), provider.to_string()),
+                    (RECORD_TAG.into(), key.slot_tag()),
                 ],
                 idempotency_token: id.to_string(),
             })
@@ -300,18 +354,18 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         let record = CredentialRecord {
             key,
             id,
-            kind: new.kind,
             provider,
-            settings: new.input.settings().clone(),
+            settings: new.document.settings(),
             attributes: new.attributes,
             secret: created.secret,
             secret_version: created.version_id,
+            expires_at: new.expires_at,
             created_by: caller.user.clone(),
             created_at: at,
             updated_at: at,
             version: match expected {
                 Expected::Absent => 1,
-                Expected::Version(v) => v + 1,
+                Expected::Current { version, .. } => version + 1,
             },
         };
         if let Err(error) = self.repository.put(&record, expected).await {
@@ -335,222 +389,77 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     }
 }
 
+/// Whether storing `document` for `record` changes its secret: it brings secrets of its own,
+/// or other settings, or another provider. A document that only keeps what is stored does not.
+fn changes_secret<A>(record: &CredentialRecord<A>, document: &Document) -> bool {
+    document.has_new_secrets()
+        || document.provider() != record.provider
+        || document.settings() != record.settings
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
     use secrecy::ExposeSecret;
+    use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::ports::{CreatedSecret, SecretVersion};
+    use crate::connection::DatabaseLogin;
+    use crate::credential::CredentialKind;
+    use crate::document::SecretValue;
     use crate::provider::Provider;
-    use crate::tenancy::{OrgId, Scopes, UserId};
+    use crate::tenancy::OrgId;
+    use crate::testing::{MemoryRepository, MemoryVault};
 
-    /// In-memory repository with the same conditional-write rules as the real one.
-    #[derive(Default)]
-    struct MemoryRepository {
-        records: Mutex<HashMap<RecordKey, CredentialRecord>>,
-        /// Makes the next put fail as if another writer won the race.
-        lose_next_race: Mutex<bool>,
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Named {
+        name: String,
     }
 
-    impl CredentialRepository for MemoryRepository {
-        async fn get(&self, key: &RecordKey) -> Result<Option<CredentialRecord>, StoreError> {
-            Ok(self.records.lock().expect("lock").get(key).cloned())
-        }
-
-        async fn put(
-            &self,
-            record: &CredentialRecord,
-            expected: Expected,
-        ) -> Result<(), StoreError> {
-            if std::mem::take(&mut *self.lose_next_race.lock().expect("lock")) {
-                return Err(StoreError::ConditionFailed);
-            }
-            let mut records = self.records.lock().expect("lock");
-            let found = records.get(&record.key).map(|r| r.version);
-            let matches = match expected {
-                Expected::Absent => found.is_none(),
-                Expected::Version(v) => found == Some(v),
-            };
-            if !matches {
-                return Err(StoreError::ConditionFailed);
-            }
-            records.insert(record.key.clone(), record.clone());
-            Ok(())
-        }
-
-        async fn delete(&self, key: &RecordKey, version: u64) -> Result<(), StoreError> {
-            let mut records = self.records.lock().expect("lock");
-            match records.get(key) {
-                Some(r) if r.version == version => {
-                    records.remove(key);
-                    Ok(())
-                }
-                _ => Err(StoreError::ConditionFailed),
-            }
-        }
-
-        async fn list(
-            &self,
-            organization: &OrgId,
-            slot_prefix: &str,
-        ) -> Result<Vec<CredentialRecord>, StoreError> {
-            let mut found: Vec<_> = self
-                .records
-                .lock()
-                .expect("lock")
-                .values()
-                .filter(|r| {
-                    &r.key.organization == organization && r.key.slot.starts_with(slot_prefix)
-                })
-                .cloned()
-                .collect();
-            found.sort_by(|a, b| a.key.slot.cmp(&b.key.slot));
-            Ok(found)
-        }
+    impl Attributes for Named {
+        const KIND: CredentialKind = CredentialKind::GenericCredential;
     }
 
-    /// One secret of the in-memory vault: its versions and which is current.
-    #[derive(Default)]
-    struct MemorySecret {
-        versions: HashMap<String, String>,
-        current: String,
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Connection {}
+
+    impl Attributes for Connection {
+        const KIND: CredentialKind = CredentialKind::WarehouseConnection;
     }
 
-    /// In-memory vault with the same compare-and-swap on `AWSCURRENT` as the real one.
-    #[derive(Default)]
-    struct MemoryVault {
-        live: Mutex<HashMap<String, MemorySecret>>,
-        retired: Mutex<Vec<String>>,
-        unavailable: bool,
-    }
+    use crate::testing::caller;
 
-    impl MemoryVault {
-        fn with<T>(
-            &self,
-            secret: &SecretRef,
-            f: impl FnOnce(&mut MemorySecret) -> Result<T, VaultError>,
-        ) -> Result<T, VaultError> {
-            let mut live = self.live.lock().expect("lock");
-            f(live.get_mut(&secret.0).ok_or(VaultError::NotFound)?)
-        }
-
-        fn version(&self, secret: &SecretRef, id: &str) -> Result<SecretVersion, VaultError> {
-            self.with(secret, |s| {
-                let document = s.versions.get(id).ok_or(VaultError::NotFound)?;
-                Ok(SecretVersion {
-                    document: SecretString::from(document.clone()),
-                    version_id: id.to_owned(),
-                })
-            })
-        }
-    }
-
-    impl SecretVault for MemoryVault {
-        async fn create(&self, secret: NewSecret<'_>) -> Result<CreatedSecret, VaultError> {
-            if self.unavailable {
-                return Err(VaultError::Unavailable("down".into()));
-            }
-            let arn = format!("arn:memory:{}", secret.name);
-            let version = secret.idempotency_token;
-            self.live.lock().expect("lock").insert(
-                arn.clone(),
-                MemorySecret {
-                    versions: HashMap::from([(
-                        version.clone(),
-                        secret.document.expose_secret().to_owned(),
-                    )]),
-                    current: version.clone(),
-                },
-            );
-            Ok(CreatedSecret {
-                secret: SecretRef(arn),
-                version_id: version,
-            })
-        }
-
-        async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
-            let current = self.with(secret, |s| Ok(s.current.clone()))?;
-            self.version(secret, &current)
-        }
-
-        async fn read_version(
-            &self,
-            secret: &SecretRef,
-            version_id: &str,
-        ) -> Result<SecretVersion, VaultError> {
-            self.version(secret, version_id)
-        }
-
-        async fn stage(
-            &self,
-            secret: &SecretRef,
-            document: &SecretString,
-            token: &str,
-        ) -> Result<String, VaultError> {
-            self.with(secret, |s| {
-                s.versions
-                    .insert(token.to_owned(), document.expose_secret().to_owned());
-                Ok(token.to_owned())
-            })
-        }
-
-        async fn current_version(&self, secret: &SecretRef) -> Result<String, VaultError> {
-            self.with(secret, |s| Ok(s.current.clone()))
-        }
-
-        async fn move_current(
-            &self,
-            secret: &SecretRef,
-            to: &str,
-            from: &str,
-        ) -> Result<bool, VaultError> {
-            self.with(secret, |s| {
-                if s.current != from {
-                    return Ok(false);
-                }
-                s.current = to.to_owned();
-                Ok(true)
-            })
-        }
-
-        async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
-            self.live.lock().expect("lock").remove(&secret.0);
-            self.retired.lock().expect("lock").push(secret.0.clone());
-            Ok(())
-        }
-
-        async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
-            self.live.lock().expect("lock").remove(&secret.0);
-            Ok(())
-        }
-    }
-
-    fn caller() -> Caller {
-        Caller {
-            organization: OrgId::parse("org_a").expect("valid"),
-            user: UserId::parse("user_a").expect("valid"),
-            scopes: Scopes::all(),
-            expires_at: i64::MAX,
-        }
-    }
-
-    fn key() -> RecordKey {
+    fn singleton() -> RecordKey {
         RecordKey::singleton(caller().organization, CredentialKind::WarehouseConnection)
     }
 
-    fn postgres(password: &str) -> NewCredential {
-        let mut input = CredentialInput::new(Provider::Postgres);
-        input
-            .set("host", "db")
-            .set("port", 5432u16)
-            .set_secret("password", SecretString::from(password.to_owned()));
+    fn document(host: &str, password: SecretValue) -> Document {
+        DatabaseLogin {
+            host: Some(host.into()),
+            port: Some(5432),
+            password: Some(password),
+            ..DatabaseLogin::default()
+        }
+        .document(Provider::Postgres)
+    }
+
+    fn postgres<A>(password: &str, attributes: A) -> NewCredential<A> {
         NewCredential {
-            kind: CredentialKind::WarehouseConnection,
-            input,
-            attributes: Settings::new(),
+            document: document("db", SecretValue::text(password)),
+            attributes,
+            expires_at: None,
+        }
+    }
+
+    fn named(name: &str) -> Named {
+        Named { name: name.into() }
+    }
+
+    /// A change to the name `name`, storing `document` when there is one.
+    fn change(document: Option<Document>, name: &str) -> CredentialChange<Named> {
+        CredentialChange {
+            document,
+            attributes: named(name),
+            expires_at: None,
         }
     }
 
@@ -558,60 +467,121 @@ mod tests {
         CredentialService::new(MemoryRepository::default(), MemoryVault::default())
     }
 
+    /// The organization's connection, replaced by one with `password`.
+    async fn replaced(
+        service: &CredentialService<MemoryRepository, MemoryVault>,
+        password: &str,
+    ) -> CredentialRecord<Connection> {
+        service
+            .replace(&caller(), singleton(), postgres(password, Connection {}))
+            .await
+            .expect("replaced")
+    }
+
+    /// The organization's connection, as stored.
+    async fn connection(
+        service: &CredentialService<MemoryRepository, MemoryVault>,
+    ) -> Option<CredentialRecord<Connection>> {
+        service.get(&singleton()).await.expect("readable")
+    }
+
+    async fn created(
+        service: &CredentialService<MemoryRepository, MemoryVault>,
+        password: &str,
+    ) -> CredentialRecord<Named> {
+        let id = CredentialId::generate();
+        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
+        service
+            .create(&caller(), key, id, postgres(password, named("n")))
+            .await
+            .expect("created")
+    }
+
+    async fn current(
+        service: &CredentialService<MemoryRepository, MemoryVault>,
+        record: &CredentialRecord<Named>,
+    ) -> String {
+        service
+            .secret_document(record)
+            .await
+            .expect("readable")
+            .expose_secret()
+            .to_owned()
+    }
+
     #[tokio::test]
     async fn given_no_connection_when_replacing_then_one_is_stored_with_its_secret() {
         let service = service();
-        let record = service
-            .replace(&caller(), key(), postgres("first"))
-            .await
-            .expect("stored");
+        let record = replaced(&service, "first").await;
         assert_eq!(record.version, 1);
-        assert!(record.secret.0.contains(":org_a/warehouse-connection/"));
+        assert!(record.secret.0.contains("/org_a/warehouse-connection/"));
         assert!(!format!("{record:?}").contains("first"));
         let document = service.secret_document(&record).await.expect("readable");
         assert!(document.expose_secret().contains("\"password\":\"first\""));
+        let tags = service.vault().tags(&record.secret);
+        assert!(tags.contains(&(RECORD_TAG.into(), "warehouse-connection/active".into())));
     }
 
     #[tokio::test]
     async fn given_a_connection_when_replacing_then_the_old_secret_is_retired() {
         let service = service();
-        let first = service
-            .replace(&caller(), key(), postgres("first"))
-            .await
-            .expect("1");
-        let second = service
-            .replace(&caller(), key(), postgres("second"))
-            .await
-            .expect("2");
+        let first = replaced(&service, "first").await;
+        let second = replaced(&service, "second").await;
         assert_eq!(second.version, 2);
         assert_ne!(first.id, second.id);
-        assert_eq!(
-            *service.vault.retired.lock().expect("lock"),
-            vec![first.secret.0]
-        );
-        assert_eq!(service.vault.live.lock().expect("lock").len(), 1);
+        assert_eq!(service.vault().live_secrets(), vec![second.secret.0]);
     }
 
     #[tokio::test]
     async fn given_a_lost_race_when_replacing_then_conflict_and_no_orphan_secret() {
         let service = service();
-        *service.repository.lose_next_race.lock().expect("lock") = true;
-        let result = service.replace(&caller(), key(), postgres("loser")).await;
+        service
+            .repository()
+            .fail_next_write(StoreError::ConditionFailed);
+        let result = service
+            .replace(&caller(), singleton(), postgres("loser", Connection {}))
+            .await;
         assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
-        assert!(service.vault.live.lock().expect("lock").is_empty());
-        assert!(service.get(&key()).await.expect("readable").is_none());
+        assert!(service.vault().live_secrets().is_empty());
+        assert_eq!(connection(&service).await, None);
+    }
+
+    #[tokio::test]
+    async fn given_a_replace_that_read_a_deleted_connection_then_it_never_overwrites_a_newer_one() {
+        let service = service();
+        let read = replaced(&service, "first").await;
+        service
+            .delete::<Connection>(&singleton())
+            .await
+            .expect("deleted");
+        let newer = replaced(&service, "newer").await;
+        assert_eq!(newer.version, read.version, "the version restarts");
+        // A slow replace that read the first connection writes conditionally on it.
+        let stale = service
+            .repository()
+            .put(
+                &CredentialRecord {
+                    id: CredentialId::generate(),
+                    version: 2,
+                    ..read.clone()
+                },
+                Expected::record(&read),
+            )
+            .await;
+        assert!(matches!(stale, Err(StoreError::ConditionFailed)));
+        assert_eq!(
+            service.get::<Connection>(&singleton()).await.expect("read"),
+            Some(newer)
+        );
     }
 
     #[tokio::test]
     async fn given_the_vault_is_down_when_replacing_then_nothing_is_written() {
-        let service = CredentialService::new(
-            MemoryRepository::default(),
-            MemoryVault {
-                unavailable: true,
-                ..MemoryVault::default()
-            },
-        );
-        let result = service.replace(&caller(), key(), postgres("x")).await;
+        let service = service();
+        service.vault().set_down(true);
+        let result = service
+            .replace(&caller(), singleton(), postgres("x", Connection {}))
+            .await;
         assert!(matches!(
             result,
             Err(Error::Unavailable {
@@ -619,76 +589,68 @@ mod tests {
                 ..
             })
         ));
-        assert!(service.get(&key()).await.expect("readable").is_none());
+        assert_eq!(connection(&service).await, None);
     }
 
     #[tokio::test]
     async fn given_a_credential_when_updating_then_same_id_and_secret_new_version() {
         let service = service();
-        let id = CredentialId::generate();
-        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
-        let created = service
-            .create(&caller(), key.clone(), id, postgres("kept"))
-            .await
-            .expect("created");
-        let mut input = CredentialInput::new(Provider::Postgres);
-        input.set("host", "elsewhere");
+        let created = created(&service, "kept").await;
         let updated = service
             .update(
                 &created,
-                CredentialChange {
-                    input,
-                    attributes: Settings::new(),
-                    keep_missing_secrets: true,
-                },
+                change(Some(document("elsewhere", SecretValue::Kept)), "renamed"),
             )
             .await
             .expect("updated");
         assert_eq!((updated.id, updated.version), (created.id, 2));
         assert_eq!(updated.secret, created.secret);
         assert_eq!(updated.created_at, created.created_at);
-        let document = service.secret_document(&updated).await.expect("readable");
-        assert!(document.expose_secret().contains("elsewhere"));
-        assert!(document.expose_secret().contains("\"password\":\"kept\""));
+        assert_eq!(updated.attributes, named("renamed"));
+        let document = current(&service, &updated).await;
+        assert!(document.contains("elsewhere"));
+        assert!(document.contains("\"password\":\"kept\""));
     }
 
     #[tokio::test]
     async fn given_a_lost_race_when_updating_then_conflict_and_the_secret_is_unchanged() {
         let service = service();
-        let id = CredentialId::generate();
-        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
-        let created = service
-            .create(&caller(), key.clone(), id, postgres("before"))
-            .await
-            .expect("created");
-        *service.repository.lose_next_race.lock().expect("lock") = true;
-        let change = CredentialChange {
-            input: postgres("after").input,
-            attributes: Settings::new(),
-            keep_missing_secrets: false,
-        };
+        let created = created(&service, "before").await;
+        service
+            .repository()
+            .fail_next_write(StoreError::ConditionFailed);
+        let change = change(Some(document("db", SecretValue::text("after"))), "n");
         assert!(matches!(
             service.update(&created, change).await,
             Err(Error::Conflict(_))
         ));
-        let document = service.secret_document(&created).await.expect("readable");
-        assert!(document.expose_secret().contains("before"));
+        assert!(current(&service, &created).await.contains("before"));
+    }
+
+    #[tokio::test]
+    async fn given_a_credential_deleted_under_an_update_then_not_found_not_unavailable() {
+        let service = service();
+        let created = created(&service, "first").await;
+        service
+            .delete::<Named>(&created.key)
+            .await
+            .expect("deleted");
+        for document in [
+            document("db", SecretValue::Kept),
+            document("db", SecretValue::text("new")),
+        ] {
+            let change = change(Some(document), "n");
+            let result = service.update(&created, change).await;
+            assert!(matches!(result, Err(Error::NotFound)), "{result:?}");
+        }
     }
 
     #[tokio::test]
     async fn given_a_stale_read_when_updating_from_it_then_conflict_and_nothing_changes() {
         let service = service();
-        let id = CredentialId::generate();
-        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
-        let stale = service
-            .create(&caller(), key.clone(), id, postgres("first"))
-            .await
-            .expect("created");
-        let change = |password: &str| CredentialChange {
-            input: postgres(password).input,
-            attributes: Settings::new(),
-            keep_missing_secrets: false,
-        };
+        let stale = created(&service, "first").await;
+        let change =
+            |password: &str| change(Some(document("db", SecretValue::text(password))), "n");
         let newer = service
             .update(&stale, change("second"))
             .await
@@ -697,65 +659,69 @@ mod tests {
             service.update(&stale, change("third")).await,
             Err(Error::Conflict(_))
         ));
-        let document = service.secret_document(&newer).await.expect("readable");
-        assert!(document.expose_secret().contains("second"));
-        assert_eq!(service.get(&key).await.expect("readable"), Some(newer));
+        assert!(current(&service, &newer).await.contains("second"));
+        assert_eq!(
+            service.get::<Named>(&stale.key).await.expect("readable"),
+            Some(newer)
+        );
     }
 
     #[tokio::test]
-    async fn given_a_change_of_attributes_only_then_the_secret_is_not_touched() {
+    async fn given_a_change_that_keeps_the_secret_then_only_the_metadata_is_written() {
         let service = service();
-        let id = CredentialId::generate();
-        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
-        let created = service
-            .create(&caller(), key.clone(), id, postgres("kept"))
-            .await
-            .expect("created");
-        let mut input = CredentialInput::new(Provider::Postgres);
-        input.set("host", "db").set("port", 5432u16);
-        let mut attributes = Settings::new();
-        attributes.insert("name".into(), "renamed".into());
+        let created = created(&service, "kept").await;
+        for document in [None, Some(document("db", SecretValue::Kept))] {
+            let record = service
+                .get::<Named>(&created.key)
+                .await
+                .expect("read")
+                .expect("there");
+            let updated = service
+                .update(&record, change(document, "renamed"))
+                .await
+                .expect("updated");
+            assert_eq!(updated.attributes, named("renamed"));
+            assert_eq!(
+                updated.secret_version, created.secret_version,
+                "no new version"
+            );
+        }
+        assert!(
+            current(&service, &created)
+                .await
+                .contains("\"password\":\"kept\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_new_provider_then_the_secret_is_retagged() {
+        let service = service();
+        let created = created(&service, "first").await;
+        let mut snowflake = Document::new(Provider::Snowflake);
+        snowflake.secret("password", SecretValue::text("second"));
         let updated = service
-            .update(
-                &created,
-                CredentialChange {
-                    input,
-                    attributes: attributes.clone(),
-                    keep_missing_secrets: true,
-                },
-            )
+            .update(&created, change(Some(snowflake), "n"))
             .await
             .expect("updated");
-        assert_eq!((updated.version, &updated.attributes), (2, &attributes));
-        let current = service
-            .vault
-            .read_current(&created.secret)
-            .await
-            .expect("readable");
-        assert_eq!(current.version_id, id.to_string(), "no new secret version");
-        assert!(matches!(
-            service.update_attributes(&created, Settings::new()).await,
-            Err(Error::Conflict(_))
-        ));
-        let document = service.secret_document(&updated).await.expect("readable");
-        assert!(document.expose_secret().contains("\"password\":\"kept\""));
+        assert_eq!(updated.provider, Provider::Snowflake);
+        assert!(
+            service
+                .vault()
+                .tags(&created.secret)
+                .contains(&(PROVIDER_TAG.into(), "snowflake".into()))
+        );
     }
 
     #[tokio::test]
     async fn given_a_change_written_but_not_yet_current_then_the_next_builds_on_it_and_wins() {
         let service = service();
-        let id = CredentialId::generate();
-        let key = RecordKey::item(caller().organization, CredentialKind::GenericCredential, id);
-        let created = service
-            .create(&caller(), key.clone(), id, postgres("first"))
-            .await
-            .expect("created");
+        let created = created(&service, "first").await;
         // Change A stages its version and writes its metadata, then stalls before promoting.
         let staged = service
-            .vault
+            .vault()
             .stage(
                 &created.secret,
-                &postgres("second").input.secret_document(),
+                &document("db", SecretValue::text("second")).render(),
                 "change-a",
             )
             .await
@@ -766,27 +732,21 @@ mod tests {
             ..created.clone()
         };
         service
-            .repository
-            .put(&a, Expected::Version(1))
+            .repository()
+            .put(&a, Expected::record(&created))
             .await
             .expect("A's metadata");
         // Change B reads A's metadata and keeps the password: A's, not the one still current.
-        let mut input = CredentialInput::new(Provider::Postgres);
-        input.set("host", "elsewhere");
         let b = service
             .update(
                 &a,
-                CredentialChange {
-                    input,
-                    attributes: Settings::new(),
-                    keep_missing_secrets: true,
-                },
+                change(Some(document("elsewhere", SecretValue::Kept)), "n"),
             )
             .await
             .expect("B");
-        let document = service.secret_document(&b).await.expect("readable");
-        assert!(document.expose_secret().contains("\"password\":\"second\""));
-        assert!(document.expose_secret().contains("elsewhere"));
+        let document = current(&service, &b).await;
+        assert!(document.contains("\"password\":\"second\""));
+        assert!(document.contains("elsewhere"));
         // A wakes up: it must not put its older version back over B's.
         service
             .make_current(&a, &created.secret_version)
@@ -794,7 +754,7 @@ mod tests {
             .expect("A gives way");
         assert_eq!(
             service
-                .vault
+                .vault()
                 .current_version(&created.secret)
                 .await
                 .expect("current"),
@@ -805,17 +765,9 @@ mod tests {
     #[tokio::test]
     async fn listing_stays_inside_the_organization_and_prefix() {
         let service = service();
-        let ids: Vec<_> = (0..3).map(|_| CredentialId::generate()).collect();
-        for id in &ids {
-            let key = RecordKey::item(
-                caller().organization,
-                CredentialKind::GenericCredential,
-                *id,
-            );
-            service
-                .create(&caller(), key, *id, postgres("x"))
-                .await
-                .expect("created");
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(created(&service, "x").await.id);
         }
         let other = Caller {
             organization: OrgId::parse("org_b").expect("valid"),
@@ -828,30 +780,50 @@ mod tests {
             id,
         );
         service
-            .create(&other, key, id, postgres("y"))
+            .create(&other, key, id, postgres("y", named("theirs")))
             .await
             .expect("created");
         let mine = service
-            .list(&caller().organization, "generic-credential#")
+            .list::<Named>(&caller().organization, "generic-credential#")
             .await
             .expect("listed");
         assert_eq!(mine.len(), 3);
         assert!(mine.iter().all(|r| ids.contains(&r.id)));
+        assert_eq!(
+            service
+                .repository()
+                .locate(&caller().organization, ids[0])
+                .await
+                .expect("located"),
+            Some(RecordKey::item(
+                caller().organization,
+                CredentialKind::GenericCredential,
+                ids[0]
+            ))
+        );
+        assert_eq!(
+            service
+                .repository()
+                .locate(&other.organization, ids[0])
+                .await
+                .expect("looked up"),
+            None
+        );
     }
 
     #[tokio::test]
     async fn given_a_connection_when_deleting_then_metadata_and_secret_go() {
         let service = service();
-        let record = service
-            .replace(&caller(), key(), postgres("x"))
+        replaced(&service, "x").await;
+        service
+            .delete::<Connection>(&singleton())
             .await
-            .expect("stored");
-        service.delete(&key()).await.expect("deleted");
-        assert!(service.get(&key()).await.expect("readable").is_none());
-        assert_eq!(
-            *service.vault.retired.lock().expect("lock"),
-            vec![record.secret.0]
-        );
-        assert!(matches!(service.delete(&key()).await, Err(Error::NotFound)));
+            .expect("deleted");
+        assert_eq!(connection(&service).await, None);
+        assert!(service.vault().live_secrets().is_empty());
+        assert!(matches!(
+            service.delete::<Connection>(&singleton()).await,
+            Err(Error::NotFound)
+        ));
     }
 }

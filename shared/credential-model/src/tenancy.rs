@@ -37,6 +37,8 @@ macro_rules! tenant_id {
                 f.write_str(&self.0)
             }
         }
+
+        crate::text_serde!($name, "1-128 characters of letters, digits and _.@+=-");
     };
 }
 

@@ -4,13 +4,13 @@
 use std::time::Instant;
 
 use credential_model::tenancy::authorizer_context::{self, Unauthenticated};
-use credential_model::{Caller, OrgId, Scope};
+use credential_model::{Caller, CredentialId, Error, OrgId};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Map;
 use tracing::Instrument;
 
-use crate::Rejection;
+use crate::{Rejection, Route};
 
 /// What every response may need to say about its request.
 #[derive(Debug, Clone)]
@@ -21,11 +21,23 @@ pub struct RequestInfo {
     pub organization: Option<OrgId>,
 }
 
-/// An authorized call: the caller and the request's info.
-#[derive(Debug, Clone)]
+/// An authorized call: the caller, the request's info and the request itself.
 pub struct Call {
     pub caller: Caller,
     pub info: RequestInfo,
+    pub request: Request,
+}
+
+impl Call {
+    /// The credential id the path parameter `name` holds: not found when it holds nothing
+    /// that could be one.
+    pub fn path_id(&self, name: &str) -> Result<CredentialId, Error> {
+        self.request
+            .path_parameters_ref()
+            .and_then(|params| params.first(name))
+            .and_then(CredentialId::parse)
+            .ok_or(Error::NotFound)
+    }
 }
 
 fn request_id(request: &Request) -> String {
@@ -53,18 +65,11 @@ fn caller(request: &Request) -> Result<Caller, Unauthenticated> {
     authorizer_context::caller(&context, now)
 }
 
-/// Runs `handler` for an authenticated caller holding `scope`. Anything refused — by the
-/// authorizer, the scope check or the handler — is answered by `shape`, the family's error
-/// response. Handlers cannot reach a tenant any other way than through the `Call` given here.
-pub async fn serve<H>(
-    request: Request,
-    scope: Scope,
-    shape: fn(&Rejection, &RequestInfo) -> Response<Body>,
-    handler: H,
-) -> Response<Body>
-where
-    H: AsyncFnOnce(Call, Request) -> Result<Response<Body>, Rejection>,
-{
+/// Runs `route` for `request`: for an authenticated caller holding the route's scope, its
+/// handler with `deps`. Anything refused — by the authorizer, the scope check or the handler —
+/// is answered by the route's error shape. Handlers cannot reach a tenant any other way than
+/// through the `Call` given here.
+pub async fn serve<D>(route: &Route<D>, deps: &D, request: Request) -> Response<Body> {
     let started = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
@@ -76,22 +81,25 @@ where
     async move {
         let outcome = match caller(&request) {
             Err(reason) => Err(Rejection::Unauthenticated(reason)),
-            Ok(caller) if !caller.scopes.allow(scope) => {
+            Ok(caller) if !caller.scopes.allow(route.scope) => {
                 info.organization = Some(caller.organization);
-                Err(Rejection::Forbidden { needed: scope })
+                Err(Rejection::Forbidden {
+                    needed: route.scope,
+                })
             }
             Ok(caller) => {
                 info.organization = Some(caller.organization.clone());
                 let call = Call {
                     caller,
                     info: info.clone(),
+                    request,
                 };
-                handler(call, request).await
+                (route.handler)(deps, call).await
             }
         };
         let response = outcome.unwrap_or_else(|rejection| {
             rejection.log();
-            shape(&rejection, &info)
+            (route.shape)(&rejection, &info)
         });
         tracing::info!(
             method,

@@ -1,15 +1,21 @@
 //! The HTTP edge every family shares: who is calling (from the authorizer's context, never
-//! from the request), JSON bodies read safely, the rejections a request can meet, responses,
-//! and one access-log line per request. Families add only their own shapes.
+//! from the request), JSON bodies and the one reader of their fields, the rejections a request
+//! can meet, responses, routes, and one access-log line per request. Families add only their
+//! own shapes.
 
 mod body;
 mod call;
+pub mod input;
 mod rejection;
 
-pub use body::{MAX_BODY_BYTES, json_body};
+use std::future::Future;
+use std::pin::Pin;
+
+pub use body::{BodyStyle, JsonBody, MAX_BODY_BYTES, json_body};
 pub use call::{Call, RequestInfo, serve};
 pub use rejection::Rejection;
 
+use credential_model::Scope;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -37,17 +43,70 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// What a handler answers: a response, or a rejection its route's error shape answers.
+pub type Handled = Result<Response<Body>, Rejection>;
+
+/// A handler's answer to come, borrowing its dependencies.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Handled> + Send + 'a>>;
+
+/// How a family answers a refused request.
+pub type ErrorShape = fn(&Rejection, &RequestInfo) -> Response<Body>;
+
+/// One route of a family's API, declared once: the method and path API Gateway routes to the
+/// function binary, the scope it needs, the family's error shape, and the handler that binary
+/// runs with dependencies `D`. The template, the OpenAPI document, the Lambda binaries and the
+/// local gateway all follow these tables.
+pub struct Route<D> {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub binary: &'static str,
+    pub scope: Scope,
+    pub shape: ErrorShape,
+    pub handler: for<'a> fn(&'a D, Call) -> HandlerFuture<'a>,
+}
+
+/// A family's route of `binary` in `routes`.
+pub fn route<D>(routes: impl IntoIterator<Item = Route<D>>, binary: &str) -> Option<Route<D>> {
+    routes.into_iter().find(|route| route.binary == binary)
+}
+
+/// `route!("POST", "/api/v1/credentials", "mielto-create-credential", Write, shape::error,
+/// create_credential::handle)`
+#[macro_export]
+macro_rules! route {
+    ($method:expr, $path:expr, $binary:expr, $scope:ident, $shape:path, $handler:path) => {
+        $crate::Route {
+            method: $method,
+            path: $path,
+            binary: $binary,
+            scope: credential_model::Scope::$scope,
+            shape: $shape,
+            handler: |deps, call| Box::pin($handler(deps, call)),
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the family declares no route for binary {0}")]
+pub struct NoRoute(pub &'static str);
+
 /// The `main` of a route's Lambda binary: logging, the family's dependencies built once
-/// (`$deps::from_env()`), then `$handler(&deps, request)` for every request. The binary's
-/// crate depends on `lambda_http`, `strongroom_aws` and `tokio`.
+/// (`$init`, an async constructor reading the environment), then the route of this binary
+/// (by its Cargo name) in the family's table `$routes` for every request. The binary's crate
+/// depends on `lambda_http`, `strongroom_aws` and `tokio`.
 #[macro_export]
 macro_rules! lambda_main {
-    ($deps:ty, $handler:path) => {
+    ($init:path, $routes:path) => {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             strongroom_aws::logging::init();
-            let deps = <$deps>::from_env().await?;
-            lambda_http::run(lambda_http::service_fn(|request| $handler(&deps, request))).await
+            let binary = env!("CARGO_BIN_NAME");
+            let route = $crate::route($routes(), binary).ok_or($crate::NoRoute(binary))?;
+            let deps = $init().await?;
+            lambda_http::run(lambda_http::service_fn(|request| async {
+                Ok::<_, std::convert::Infallible>($crate::serve(&route, &deps, request).await)
+            }))
+            .await
         }
     };
 }

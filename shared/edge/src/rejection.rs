@@ -23,6 +23,9 @@ pub enum Rejection {
         column: usize,
         problem: &'static str,
     },
+    /// The request names a tenant other than the caller's (Mielto's `X-Workspace-Id`, Nile's
+    /// workspace): for this caller it does not exist.
+    OtherTenant,
     Domain(Error),
 }
 
@@ -34,6 +37,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Rejection::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::MalformedJson { .. } => StatusCode::BAD_REQUEST,
+            Rejection::OtherTenant => StatusCode::NOT_FOUND,
             Rejection::Domain(error) => match error {
                 Error::Invalid(_) => StatusCode::BAD_REQUEST,
                 Error::NotFound => StatusCode::NOT_FOUND,
@@ -52,6 +56,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType => "unsupported_media_type",
             Rejection::PayloadTooLarge { .. } => "payload_too_large",
             Rejection::MalformedJson { .. } => "malformed_json",
+            Rejection::OtherTenant => "not_found",
             Rejection::Domain(error) => match error {
                 Error::Invalid(_) => "invalid_request",
                 Error::NotFound => "not_found",
@@ -101,6 +106,7 @@ impl fmt::Display for Rejection {
                 column,
                 problem,
             } => write!(f, "{problem} (line {line}, column {column})"),
+            Rejection::OtherTenant => f.write_str("not found"),
             Rejection::Domain(error) => match error {
                 Error::Invalid(errors) => write!(f, "{errors}"),
                 Error::NotFound => f.write_str("not found"),

@@ -48,8 +48,10 @@ async fn forward(
         uri.path_and_query().map_or("/", |p| p.as_str())
     );
     let mut request = upstream.client.request(method, url).body(body);
+    // The Host header is kept: requests are signed for the proxy's address, and moto,
+    // enforcing IAM, checks the signature.
     for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
+        if name != "content-length" {
             request = request.header(name, value);
         }
     }

@@ -1,93 +1,132 @@
-//! The function binaries the gateway can run, by the name the template gives them.
+//! The function binaries the gateway can run, by the name the template gives them: every
+//! family's route table, each handler with dependencies of its own built on its own IAM
+//! identity, as each Lambda sandbox would build them under its own role.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use lambda_http::{Body, Request, Response};
-use strongroom_aws::{Store, StoreSettings};
-use strongroom_local_stack::LocalStack;
+use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
+use strongroom_connectors::DatabaseTester;
+use strongroom_edge::Route;
+use strongroom_local_stack::{LocalStack, ProvisionError, Template, function_identities};
 
-pub(crate) type HandlerFuture =
-    Pin<Box<dyn Future<Output = Result<Response<Body>, lambda_http::Error>> + Send>>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 pub(crate) type Handler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
+
+/// A route of the API as a family declares it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeclaredRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub binary: &'static str,
+}
+
+fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ {
+    routes.iter().map(|route| DeclaredRoute {
+        method: route.method,
+        path: route.path,
+        binary: route.binary,
+    })
+}
+
+type LeveredDeps = levered::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
+
+/// Every route every family declares.
+pub fn declared_routes() -> Vec<DeclaredRoute> {
+    let mut routes: Vec<DeclaredRoute> = declared(&levered::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+        DatabaseTester,
+    >())
+    .chain(declared(&lightdash::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+    >()))
+    .chain(declared(&mielto::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+    >()))
+    .collect();
+    routes.sort();
+    routes
+}
 
 /// Every function's dependencies, built once as each Lambda sandbox would build its own.
 pub struct Functions {
     pub(crate) authorizer: Arc<authorizer::Deps>,
-    levered: Arc<levered::Deps>,
-    /// What the Lightdash and Mielto functions need: the credential store alone.
-    store: Arc<Store>,
+    handlers: HashMap<&'static str, Handler>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error("authorizer: {0}")]
     Authorizer(#[from] authorizer::InitError),
+    #[error("function identities: {0}")]
+    Identities(#[from] ProvisionError),
+    #[error("the template has no function with binary {0}")]
+    NoIdentity(&'static str),
 }
 
-/// Wraps `handler(&deps, request)` as a boxed handler owning its deps.
-macro_rules! handler {
-    ($deps:expr, $handler:path) => {{
-        let deps = $deps.clone();
-        Arc::new(move |request: Request| -> HandlerFuture {
-            let deps = deps.clone();
-            Box::pin(async move { $handler(&deps, request).await })
-        }) as Handler
-    }};
+/// `route` served with its dependencies, as its Lambda binary serves it.
+fn bind<D: Send + Sync + 'static>(deps: D, route: Route<D>) -> Handler {
+    let served = Arc::new((deps, route));
+    Arc::new(move |request: Request| -> HandlerFuture {
+        let served = served.clone();
+        Box::pin(async move {
+            let (deps, route) = &*served;
+            strongroom_edge::serve(route, deps, request).await
+        })
+    })
 }
 
 impl Functions {
-    /// Builds every function's dependencies against `stack`.
+    /// Builds every function's dependencies against `stack`, each on an IAM identity of its
+    /// own holding its template policies' actions (created with `admin`, names ending in
+    /// `suffix`).
     pub async fn new(
-        sdk: &SdkConfig,
+        admin: &SdkConfig,
+        template: &Template,
         stack: &LocalStack,
+        suffix: &str,
         issuer: &str,
         audience: &str,
     ) -> Result<Self, InitError> {
+        let identities = function_identities(admin, template, suffix).await?;
+        let sdk = |binary: &'static str| -> Result<&SdkConfig, InitError> {
+            identities.get(binary).ok_or(InitError::NoIdentity(binary))
+        };
         let store = StoreSettings::with_defaults(&stack.table, &stack.kms_key_arn);
         let authorizer_settings = authorizer::AuthorizerSettings {
             key_secret: stack.token_key_secret.clone(),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         };
+        let authorizer = authorizer::Deps::load(sdk("authorizer")?, &authorizer_settings).await?;
+        let mut handlers = HashMap::new();
+        for route in levered::routes() {
+            let deps = LeveredDeps::new(sdk(route.binary)?, &store);
+            handlers.insert(route.binary, bind(deps, route));
+        }
+        for route in lightdash::routes() {
+            let deps = strongroom_aws::store(sdk(route.binary)?, &store);
+            handlers.insert(route.binary, bind(deps, route));
+        }
+        for route in mielto::routes() {
+            let deps = strongroom_aws::store(sdk(route.binary)?, &store);
+            handlers.insert(route.binary, bind(deps, route));
+        }
         Ok(Functions {
-            authorizer: Arc::new(authorizer::Deps::load(sdk, &authorizer_settings).await?),
-            levered: Arc::new(levered::Deps::new(sdk, &store)),
-            store: Arc::new(Store::new(sdk, &store)),
+            authorizer: Arc::new(authorizer),
+            handlers,
         })
     }
 
-    /// The handler of the binary `name`, if the gateway knows it.
+    /// The handler of the binary `name`, if a family declares it.
     pub(crate) fn handler(&self, name: &str) -> Option<Handler> {
-        Some(match name {
-            "levered-create-connection" => {
-                handler!(self.levered, levered::create_connection::handle)
-            }
-            "levered-get-connection" => handler!(self.levered, levered::get_connection::handle),
-            "levered-test-connection" => handler!(self.levered, levered::test_connection::handle),
-            "levered-delete-connection" => {
-                handler!(self.levered, levered::delete_connection::handle)
-            }
-            "lightdash-create-credentials" => {
-                handler!(self.store, lightdash::create_credentials::handle)
-            }
-            "lightdash-list-credentials" => {
-                handler!(self.store, lightdash::list_credentials::handle)
-            }
-            "lightdash-update-credentials" => {
-                handler!(self.store, lightdash::update_credentials::handle)
-            }
-            "lightdash-delete-credentials" => {
-                handler!(self.store, lightdash::delete_credentials::handle)
-            }
-            "mielto-create-credential" => handler!(self.store, mielto::create_credential::handle),
-            "mielto-list-credentials" => handler!(self.store, mielto::list_credentials::handle),
-            "mielto-get-credential" => handler!(self.store, mielto::get_credential::handle),
-            "mielto-update-credential" => handler!(self.store, mielto::update_credential::handle),
-            "mielto-delete-credential" => handler!(self.store, mielto::delete_credential::handle),
-            _ => return None,
-        })
+        self.handlers.get(name).cloned()
     }
 }

@@ -276,13 +276,7 @@ async fn dispatch(
     let Ok(lambda_request) = lambda_http::request::from_str(&event.to_string()) else {
         return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
-    match (route.handler)(lambda_request).await {
-        Ok(response) => into_http(response, &incoming.request_id),
-        Err(error) => {
-            tracing::error!(%error, route = %incoming.route_key, "function failed");
-            gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-        }
-    }
+    into_http((route.handler)(lambda_request).await, &incoming.request_id)
 }
 
 fn into_http(response: lambda_http::Response<Body>, request_id: &str) -> Response {

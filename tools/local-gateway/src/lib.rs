@@ -7,7 +7,7 @@ mod event;
 mod functions;
 mod gateway;
 
-pub use functions::Functions;
+pub use functions::{DeclaredRoute, Functions, declared_routes};
 pub use gateway::{Gateway, GatewayError, RunningGateway};
 
 /// The token issuer and audience of the local stack.

@@ -123,7 +123,15 @@ async fn serve(state_dir: &Path, port: u16, template_path: &Path) -> Result<(), 
     let sdk = strongroom_aws::sdk_config().await;
     let suffix = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let stack = provision(&sdk, &template, &suffix, &key).await?;
-    let functions = Functions::new(&sdk, &stack, LOCAL_ISSUER, LOCAL_AUDIENCE).await?;
+    let functions = Functions::new(
+        &sdk,
+        &template,
+        &stack,
+        &suffix,
+        LOCAL_ISSUER,
+        LOCAL_AUDIENCE,
+    )
+    .await?;
     let gateway = Gateway::new(&template, functions)?;
     let routes = gateway.route_keys();
     let listener =

@@ -1,2 +1,2 @@
-//! Lambda entry point for `levered::get_connection`.
-strongroom_edge::lambda_main!(levered::Deps, levered::get_connection::handle);
+//! The Lambda binary of its route in `levered::routes`.
+strongroom_edge::lambda_main!(levered::AwsDeps::from_env, levered::routes);

@@ -1,2 +1,2 @@
-//! Lambda entry point for `lightdash::delete_credentials`.
-strongroom_edge::lambda_main!(strongroom_aws::Store, lightdash::delete_credentials::handle);
+//! The Lambda binary of its route in `lightdash::routes`.
+strongroom_edge::lambda_main!(strongroom_aws::store_from_env, lightdash::routes);

@@ -1,2 +1,2 @@
-//! Lambda entry point for `mielto::list_credentials`.
-strongroom_edge::lambda_main!(strongroom_aws::Store, mielto::list_credentials::handle);
+//! The Lambda binary of its route in `mielto::routes`.
+strongroom_edge::lambda_main!(strongroom_aws::store_from_env, mielto::routes);

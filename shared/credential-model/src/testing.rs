@@ -1,0 +1,389 @@
+//! In-memory ports with the real ones' conditional semantics, for handler and use-case tests
+//! that run in milliseconds: a repository whose writes are conditional on the id and version
+//! they expect, and a vault with versions, a compare-and-swap `AWSCURRENT`, tags and
+//! deletion. Both can be made to fail, which the real services cannot be made to do on demand.
+//!
+//! They stand beside the adapters' own tests against moto; they never replace them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::SecretRef;
+use crate::credential::{Attributes, CredentialId, CredentialKind, CredentialRecord, RecordKey};
+use crate::ports::{
+    CreatedSecret, CredentialRepository, Expected, NewSecret, SecretVault, SecretVersion,
+    StoreError, VaultError,
+};
+use crate::tenancy::OrgId;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A record as stored: its kind and its attributes as they serialize.
+#[derive(Clone)]
+struct Item {
+    kind: CredentialKind,
+    record: CredentialRecord<Value>,
+}
+
+fn matches(found: Option<&Item>, expected: Expected) -> bool {
+    match (expected, found) {
+        (Expected::Absent, None) => true,
+        (Expected::Current { id, version }, Some(item)) => {
+            item.record.id == id && item.record.version == version
+        }
+        _ => false,
+    }
+}
+
+/// Credential metadata in memory.
+#[derive(Default)]
+pub struct MemoryRepository {
+    items: Mutex<BTreeMap<(String, String), Item>>,
+    next_write: Mutex<Option<StoreError>>,
+    down: Mutex<bool>,
+}
+
+impl MemoryRepository {
+    /// The next write fails with `error` (a lost race, an outage), whatever it finds.
+    pub fn fail_next_write(&self, error: StoreError) {
+        *lock(&self.next_write) = Some(error);
+    }
+
+    /// Every call fails as unavailable while `down`.
+    pub fn set_down(&self, down: bool) {
+        *lock(&self.down) = down;
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.items).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn check(&self, write: bool) -> Result<(), StoreError> {
+        if *lock(&self.down) {
+            return Err(StoreError::Unavailable(
+                "the memory repository is down".into(),
+            ));
+        }
+        let mut next_write = lock(&self.next_write);
+        match next_write.take() {
+            Some(error) if write => Err(error),
+            pending => {
+                *next_write = pending;
+                Ok(())
+            }
+        }
+    }
+
+    fn typed<A: Attributes>(item: &Item) -> Result<CredentialRecord<A>, StoreError> {
+        if item.kind != A::KIND {
+            return Err(StoreError::Corrupt(format!(
+                "a {} item where a {} was expected",
+                item.kind,
+                A::KIND
+            )));
+        }
+        let attributes = serde_json::from_value(item.record.attributes.clone())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(item.record.clone().with_attributes(attributes))
+    }
+}
+
+fn key_of(key: &RecordKey) -> (String, String) {
+    (key.organization.to_string(), key.slot.clone())
+}
+
+impl CredentialRepository for MemoryRepository {
+    async fn get<A: Attributes>(
+        &self,
+        key: &RecordKey,
+    ) -> Result<Option<CredentialRecord<A>>, StoreError> {
+        self.check(false)?;
+        lock(&self.items)
+            .get(&key_of(key))
+            .map(Self::typed)
+            .transpose()
+    }
+
+    async fn put<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        expected: Expected,
+    ) -> Result<(), StoreError> {
+        self.check(true)?;
+        let attributes = serde_json::to_value(&record.attributes)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut items = lock(&self.items);
+        let key = key_of(&record.key);
+        if !matches(items.get(&key), expected) {
+            return Err(StoreError::ConditionFailed);
+        }
+        let item = Item {
+            kind: A::KIND,
+            record: record.clone().with_attributes(attributes),
+        };
+        items.insert(key, item);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &RecordKey, expected: Expected) -> Result<(), StoreError> {
+        self.check(true)?;
+        let mut items = lock(&self.items);
+        let key = key_of(key);
+        if !matches(items.get(&key), expected) {
+            return Err(StoreError::ConditionFailed);
+        }
+        items.remove(&key);
+        Ok(())
+    }
+
+    async fn list<A: Attributes>(
+        &self,
+        organization: &OrgId,
+        slot_prefix: &str,
+    ) -> Result<Vec<CredentialRecord<A>>, StoreError> {
+        self.check(false)?;
+        lock(&self.items)
+            .iter()
+            .filter(|((org, slot), _)| {
+                org == organization.as_str() && slot.starts_with(slot_prefix)
+            })
+            .map(|(_, item)| Self::typed(item))
+            .collect()
+    }
+
+    async fn locate(
+        &self,
+        organization: &OrgId,
+        id: CredentialId,
+    ) -> Result<Option<RecordKey>, StoreError> {
+        self.check(false)?;
+        Ok(lock(&self.items)
+            .values()
+            .find(|item| &item.record.key.organization == organization && item.record.id == id)
+            .map(|item| item.record.key.clone()))
+    }
+}
+
+struct Secret {
+    versions: HashMap<String, String>,
+    current: String,
+    tags: Vec<(String, String)>,
+    /// Scheduled for deletion: unreadable and unwritable, as Secrets Manager has it.
+    deleted: bool,
+}
+
+/// Secret material in memory.
+#[derive(Default)]
+pub struct MemoryVault {
+    secrets: Mutex<BTreeMap<String, Secret>>,
+    down: Mutex<bool>,
+}
+
+impl MemoryVault {
+    /// Every call fails as unavailable while `down`.
+    pub fn set_down(&self, down: bool) {
+        *lock(&self.down) = down;
+    }
+
+    /// The secrets that are neither deleted nor scheduled for deletion.
+    pub fn live_secrets(&self) -> Vec<String> {
+        lock(&self.secrets)
+            .iter()
+            .filter(|(_, secret)| !secret.deleted)
+            .map(|(arn, _)| arn.clone())
+            .collect()
+    }
+
+    /// A secret's tags, whatever its state.
+    pub fn tags(&self, secret: &SecretRef) -> Vec<(String, String)> {
+        lock(&self.secrets)
+            .get(&secret.0)
+            .map(|s| s.tags.clone())
+            .unwrap_or_default()
+    }
+
+    fn with<T>(
+        &self,
+        secret: &SecretRef,
+        f: impl FnOnce(&mut Secret) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable("the memory vault is down".into()));
+        }
+        match lock(&self.secrets).get_mut(&secret.0) {
+            Some(found) if !found.deleted => f(found),
+            _ => Err(VaultError::NotFound),
+        }
+    }
+
+    fn version(&self, secret: &SecretRef, version_id: &str) -> Result<SecretVersion, VaultError> {
+        self.with(secret, |s| {
+            s.versions
+                .get(version_id)
+                .map(|document| SecretVersion {
+                    document: SecretString::from(document.clone()),
+                    version_id: version_id.to_owned(),
+                })
+                .ok_or(VaultError::NotFound)
+        })
+    }
+}
+
+impl SecretVault for MemoryVault {
+    async fn create(&self, secret: NewSecret<'_>) -> Result<CreatedSecret, VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable("the memory vault is down".into()));
+        }
+        let arn = format!("arn:memory:secretsmanager:strongroom/{}", secret.name);
+        let version = secret.idempotency_token;
+        let mut secrets = lock(&self.secrets);
+        if let Some(existing) = secrets.get(&arn) {
+            return if existing.versions.contains_key(&version) {
+                Ok(CreatedSecret {
+                    secret: SecretRef(arn),
+                    version_id: version,
+                })
+            } else {
+                Err(VaultError::Unavailable(
+                    "a secret of that name exists".into(),
+                ))
+            };
+        }
+        secrets.insert(
+            arn.clone(),
+            Secret {
+                versions: HashMap::from([(
+                    version.clone(),
+                    secret.document.expose_secret().to_owned(),
+                )]),
+                current: version.clone(),
+                tags: secret.tags,
+                deleted: false,
+            },
+        );
+        Ok(CreatedSecret {
+            secret: SecretRef(arn),
+            version_id: version,
+        })
+    }
+
+    async fn read_current(&self, secret: &SecretRef) -> Result<SecretVersion, VaultError> {
+        let current = self.with(secret, |s| Ok(s.current.clone()))?;
+        self.version(secret, &current)
+    }
+
+    async fn read_version(
+        &self,
+        secret: &SecretRef,
+        version_id: &str,
+    ) -> Result<SecretVersion, VaultError> {
+        self.version(secret, version_id)
+    }
+
+    async fn stage(
+        &self,
+        secret: &SecretRef,
+        document: &SecretString,
+        token: &str,
+    ) -> Result<String, VaultError> {
+        self.with(secret, |s| {
+            s.versions
+                .insert(token.to_owned(), document.expose_secret().to_owned());
+            Ok(token.to_owned())
+        })
+    }
+
+    async fn current_version(&self, secret: &SecretRef) -> Result<String, VaultError> {
+        self.with(secret, |s| Ok(s.current.clone()))
+    }
+
+    async fn move_current(
+        &self,
+        secret: &SecretRef,
+        to: &str,
+        from: &str,
+    ) -> Result<bool, VaultError> {
+        self.with(secret, |s| {
+            if s.current != from {
+                return Ok(false);
+            }
+            s.current = to.to_owned();
+            Ok(true)
+        })
+    }
+
+    async fn tag(&self, secret: &SecretRef, tags: &[(String, String)]) -> Result<(), VaultError> {
+        self.with(secret, |s| {
+            for (key, value) in tags {
+                s.tags.retain(|(k, _)| k != key);
+                s.tags.push((key.clone(), value.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    async fn retire(&self, secret: &SecretRef) -> Result<(), VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable("the memory vault is down".into()));
+        }
+        if let Some(found) = lock(&self.secrets).get_mut(&secret.0) {
+            found.deleted = true;
+        }
+        Ok(())
+    }
+
+    async fn discard(&self, secret: &SecretRef) -> Result<(), VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable("the memory vault is down".into()));
+        }
+        lock(&self.secrets).remove(&secret.0);
+        Ok(())
+    }
+}
+
+/// A record as stored, for tests: credential `id` of `provider` under `key`, created now by
+/// `user_a`, at version 1, its secret only named.
+pub fn record<A>(
+    key: RecordKey,
+    id: CredentialId,
+    provider: crate::Provider,
+    settings: serde_json::Map<String, Value>,
+    attributes: A,
+) -> CredentialRecord<A> {
+    let at = crate::credential::now();
+    CredentialRecord {
+        key,
+        id,
+        provider,
+        settings,
+        attributes,
+        secret: SecretRef("arn:memory:secret".into()),
+        secret_version: "v1".into(),
+        expires_at: None,
+        created_by: crate::UserId::parse("user_a").expect("a valid user id"),
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    }
+}
+
+/// `user_a` of `org_a`, with every scope, whose token never expires.
+pub fn caller() -> crate::Caller {
+    crate::Caller {
+        organization: OrgId::parse("org_a").expect("a valid organization"),
+        user: crate::UserId::parse("user_a").expect("a valid user id"),
+        scopes: crate::Scopes::all(),
+        expires_at: i64::MAX,
+    }
+}
