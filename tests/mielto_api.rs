@@ -1063,9 +1063,8 @@ async fn updates_racing_deletes_answer_not_found_or_conflict_never_unavailable()
         refused_updates > 0 && deletes > 0,
         "the race did not happen: {refused_updates} updates refused, {deletes} deletes"
     );
-    let mut live = api.live_secrets(&org).await;
-    live.sort();
-    assert_eq!(live, api.secret_arns_in_table().await);
+    api.assert_secrets_match_metadata(&org, "after the races")
+        .await;
     api.assert_never_exposed(&secret).await;
 }
 
@@ -1182,13 +1181,5 @@ async fn a_dependency_down_answers_503_as_fastapi_and_logs_no_secret() {
         1,
         "the refused create's secret was discarded"
     );
-    let failures = Harness::failure_log_lines();
-    assert!(
-        failures
-            .iter()
-            .any(|line| line.contains("the metadata store")),
-        "the cause is logged: {failures:?}"
-    );
-    assert!(failures.iter().all(|line| !line.contains(&secret)));
-    assert!(!api.transcript().contains(&secret));
+    api.assert_outage_logged_without(&secret);
 }

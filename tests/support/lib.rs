@@ -407,13 +407,33 @@ impl Harness {
         }
     }
 
-    /// The lines logged as `request failed`: where a 5xx's cause is written.
-    pub fn failure_log_lines() -> Vec<String> {
-        captured_logs()
+    /// Fails unless an outage of the metadata store was logged as a `request failed` line,
+    /// where a 5xx's cause is written, and unless `secret` is in no such line and no response.
+    pub fn assert_outage_logged_without(&self, secret: &str) {
+        let logs = captured_logs();
+        let failures: Vec<&str> = logs
             .lines()
             .filter(|line| line.contains("request failed"))
-            .map(str::to_owned)
-            .collect()
+            .collect();
+        assert!(
+            failures
+                .iter()
+                .any(|line| line.contains("the metadata store")),
+            "the cause is logged: {failures:?}"
+        );
+        assert!(
+            failures.iter().all(|line| !line.contains(secret)),
+            "a failure's log line holds the secret"
+        );
+        assert!(!self.transcript().contains(secret));
+    }
+
+    /// Fails unless the live secrets of `org` are exactly those its metadata references: no
+    /// orphan, nothing missing.
+    pub async fn assert_secrets_match_metadata(&self, org: &str, context: &str) {
+        let mut live = self.live_secrets(org).await;
+        live.sort();
+        assert_eq!(live, self.secret_arns_in_table().await, "{context}");
     }
 
     /// Takes the metadata table away, as an outage of DynamoDB would.
