@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use credential_model::ports::Backend;
 use strongroom_local::declared_routes;
 use strongroom_local_stack::{Template, template_path};
 
@@ -72,6 +73,27 @@ fn every_function_binary_is_in_the_template_and_every_template_function_is_built
         .collect();
     let unrouted: Vec<&String> = in_template.difference(&routed).collect();
     assert_eq!(unrouted, ["authorizer"], "only the authorizer has no route");
+}
+
+/// The backends a route declares (the connections its sandbox opens during init) are the
+/// services its function's IAM policies reach: DynamoDB for metadata, Secrets Manager for
+/// secrets.
+#[test]
+fn every_route_declares_the_backends_its_policies_reach() {
+    let policies = template().function_policies().expect("policies");
+    for route in declared_routes() {
+        let reached: BTreeSet<Backend> = policies[route.binary]
+            .actions()
+            .into_iter()
+            .filter_map(|action| match action.split(':').next() {
+                Some("dynamodb") => Some(Backend::Metadata),
+                Some("secretsmanager") => Some(Backend::Secrets),
+                _ => None,
+            })
+            .collect();
+        let declared: BTreeSet<Backend> = route.backends.iter().copied().collect();
+        assert_eq!(declared, reached, "{}", route.binary);
+    }
 }
 
 #[test]

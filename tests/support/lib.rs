@@ -5,12 +5,12 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use aws_config::SdkConfig;
 use credential_model::{OrgId, Scope, Scopes, UserId};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use strongroom_auth::TokenIssuer;
+use strongroom_aws::SdkConfig;
 use strongroom_aws::logging::LevelFilter;
 use strongroom_local::{Functions, Gateway, LOCAL_AUDIENCE, LOCAL_ISSUER, RunningGateway};
 use strongroom_local_stack::testing::{self, ScramPostgres};
@@ -105,7 +105,7 @@ impl Harness {
         let capture = LOGS.get_or_init(LogCapture::default).clone();
         strongroom_aws::logging::init_with(LevelFilter::TRACE, true, capture);
 
-        let sdk = strongroom_aws::sdk_config().await;
+        let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
         let key = SecretString::from(format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),

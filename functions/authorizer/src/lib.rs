@@ -5,17 +5,24 @@
 //! marked rejected with a reason, so the route answers `401` in its family's error shape: an
 //! HTTP API cannot change the body of its own 401/403. API Gateway caches the answer per
 //! `Authorization` header; routes re-check expiry, since a cached answer can outlive its token.
+//!
+//! The signing key is read from Secrets Manager by a sandbox's first request, not at init
+//! (init only opens the connection): init then makes no AWS call, and a key that cannot be
+//! read fails that request — API Gateway answers 500, which it does not cache — and is read
+//! again by the next, rather than failing init over and over.
 
-use aws_config::SdkConfig;
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
+use credential_model::ports::Backend;
 use credential_model::tenancy::authorizer_context;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use strongroom_auth::{TokenVerifier, WeakKey};
 use strongroom_aws::config::{ConfigError, required_env};
-use strongroom_aws::secretsmanager::current_value;
+use strongroom_aws::secretsmanager::{VaultError, current_value};
+use strongroom_aws::{AwsHttpClient, SdkConfig};
+use tokio::sync::OnceCell;
 
 pub const KEY_SECRET_ENV: &str = "STRONGROOM_TOKEN_KEY_SECRET";
 pub const ISSUER_ENV: &str = "STRONGROOM_TOKEN_ISSUER";
@@ -40,33 +47,70 @@ impl AuthorizerSettings {
     }
 }
 
+/// Why the signing key could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("could not read the token signing key: {0}")]
-    Key(#[from] strongroom_aws::secretsmanager::VaultError),
-    #[error(transparent)]
-    WeakKey(#[from] WeakKey),
+pub enum KeyError {
+    #[error("could not read the token signing key {secret}: {source}")]
+    Unreadable { secret: String, source: VaultError },
+    #[error("the token signing key {secret}: {source}")]
+    Weak { secret: String, source: WeakKey },
 }
 
 pub struct Deps {
-    verifier: TokenVerifier,
+    client: aws_sdk_secretsmanager::Client,
+    settings: AuthorizerSettings,
+    verifier: OnceCell<TokenVerifier>,
 }
 
 impl Deps {
-    /// Reads the signing key from Secrets Manager, once per sandbox.
-    pub async fn load(sdk: &SdkConfig, settings: &AuthorizerSettings) -> Result<Self, InitError> {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
-        let key = current_value(&client, &settings.key_secret).await?.document;
-        Ok(Deps {
-            verifier: TokenVerifier::hs256(&key, &settings.issuer, &settings.audience)?,
-        })
+    /// The authorizer on the clients of `sdk`; the key is read on first use.
+    pub fn new(sdk: &SdkConfig, settings: AuthorizerSettings) -> Self {
+        Deps {
+            client: aws_sdk_secretsmanager::Client::new(sdk),
+            settings,
+            verifier: OnceCell::new(),
+        }
     }
 
-    pub async fn from_env() -> Result<Self, InitError> {
+    /// Reads the configuration the template sets, builds the client and opens the connection
+    /// to Secrets Manager.
+    pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = AuthorizerSettings::from_env()?;
-        Deps::load(&strongroom_aws::sdk_config().await, &settings).await
+        strongroom_aws::init::phase("configuration");
+        let http = AwsHttpClient::new();
+        strongroom_aws::init::phase("tls");
+        let sdk = strongroom_aws::sdk_config_with(http.clone())?;
+        strongroom_aws::init::phase("aws-config");
+        let deps = Deps::new(&sdk, settings);
+        strongroom_aws::init::phase("clients");
+        strongroom_aws::preopen(&http, &sdk, &[Backend::Secrets]).await;
+        strongroom_aws::init::phase("connections");
+        Ok(deps)
+    }
+
+    /// The token verifier, its key read from Secrets Manager by the sandbox's first request
+    /// (requests arriving together share the one read; a failed read is tried again by the
+    /// next request).
+    pub async fn verifier(&self) -> Result<&TokenVerifier, KeyError> {
+        let settings = &self.settings;
+        self.verifier
+            .get_or_try_init(|| async {
+                let secret = || settings.key_secret.clone();
+                let key = current_value(&self.client, &settings.key_secret)
+                    .await
+                    .map_err(|source| KeyError::Unreadable {
+                        secret: secret(),
+                        source,
+                    })?
+                    .document;
+                TokenVerifier::hs256(&key, &settings.issuer, &settings.audience).map_err(|source| {
+                    KeyError::Weak {
+                        secret: secret(),
+                        source,
+                    }
+                })
+            })
+            .await
     }
 }
 
@@ -81,10 +125,10 @@ fn bearer_token(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str>
 
 /// The authorizer's answer for one request.
 pub fn authorize(
-    deps: &Deps,
+    verifier: &TokenVerifier,
     request: &ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
-    let context = match bearer_token(request).map(|token| deps.verifier.verify(token)) {
+    let context = match bearer_token(request).map(|token| verifier.verify(token)) {
         Some(Ok(caller)) => {
             tracing::info!(organization = %caller.organization, user = %caller.user, "token accepted");
             authorizer_context::authenticated(&caller)
@@ -104,9 +148,16 @@ pub fn authorize(
     response
 }
 
+/// The answer for one event; an unreadable key fails the invocation (API Gateway answers 500).
 pub async fn handle(
     deps: &Deps,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, lambda_runtime::Error> {
-    Ok(authorize(deps, &event.payload))
+    match deps.verifier().await {
+        Ok(verifier) => Ok(authorize(verifier, &event.payload)),
+        Err(error) => {
+            tracing::error!(%error, "no token can be verified");
+            Err(error.into())
+        }
+    }
 }

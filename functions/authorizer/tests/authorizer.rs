@@ -4,6 +4,7 @@
 use authorizer::{AuthorizerSettings, Deps, authorize};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use credential_model::{OrgId, Scope, Scopes, UserId};
+use lambda_runtime::{Context, LambdaEvent};
 use secrecy::SecretString;
 use serde_json::Value;
 use strongroom_auth::TokenIssuer;
@@ -17,7 +18,7 @@ const AUDIENCE: &str = "strongroom";
 /// The authorizer loaded from a stack in moto, and an issuer holding the same key.
 async fn setup() -> Option<(Deps, TokenIssuer, AuthorizerSettings)> {
     testing::moto()?;
-    let sdk = strongroom_aws::sdk_config().await;
+    let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
     let key = SecretString::from(format!("{}{}", unique_suffix(), unique_suffix()).repeat(2));
     let template = Template::load(&template_path()).expect("template");
     let stack = provision(&sdk, &template, &unique_suffix(), &key)
@@ -28,7 +29,7 @@ async fn setup() -> Option<(Deps, TokenIssuer, AuthorizerSettings)> {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
     };
-    let deps = Deps::load(&sdk, &settings).await.expect("the key loads");
+    let deps = Deps::new(&sdk, settings.clone());
     Some((
         deps,
         TokenIssuer::hs256(&key, ISSUER, AUDIENCE).expect("key"),
@@ -56,7 +57,8 @@ async fn a_valid_token_yields_the_caller() {
             600,
         )
         .expect("token");
-    let response = authorize(&deps, &request(&format!("Bearer {token}")));
+    let verifier = deps.verifier().await.expect("the key is read");
+    let response = authorize(verifier, &request(&format!("Bearer {token}")));
     assert!(response.is_authorized);
     assert_eq!(response.context["verdict"], "authenticated");
     assert_eq!(response.context["organization_id"], "org_1");
@@ -69,6 +71,7 @@ async fn refused_tokens_are_marked_with_a_reason() {
     let Some((deps, issuer, _)) = setup().await else {
         return;
     };
+    let verifier = deps.verifier().await.expect("the key is read");
     let org = OrgId::parse("org_1").expect("org");
     let user = UserId::parse("user_1").expect("user");
     let expired = issuer
@@ -85,28 +88,66 @@ async fn refused_tokens_are_marked_with_a_reason() {
             "the Authorization header must be 'Bearer <token>'",
         ),
     ] {
-        let response = authorize(&deps, &request(&header));
+        let response = authorize(verifier, &request(&header));
         assert_eq!(response.context["verdict"], "rejected", "{header}");
         assert_eq!(response.context["reason"], reason, "{header}");
         assert!(response.context.get("organization_id").is_none());
     }
 }
 
+/// A key that cannot be read fails the request (API Gateway answers 500, uncached), says
+/// which secret, and is read again by the next request once it exists.
 #[tokio::test]
-async fn a_missing_signing_key_fails_init_clearly() {
-    let Some((_, _, settings)) = setup().await else {
+async fn an_unreadable_signing_key_fails_the_request_clearly_until_it_exists() {
+    let Some((_, issuer, settings)) = setup().await else {
         return;
     };
-    let sdk = strongroom_aws::sdk_config().await;
+    let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
     let missing = AuthorizerSettings {
-        key_secret: format!("{}-missing", settings.key_secret),
+        key_secret: format!("{}-later", settings.key_secret),
         ..settings
     };
-    let error = Deps::load(&sdk, &missing).await.err().expect("init fails");
+    let deps = Deps::new(&sdk, missing.clone());
+    let token = issuer
+        .issue(
+            &OrgId::parse("org_1").expect("org"),
+            &UserId::parse("user_1").expect("user"),
+            Scopes::from_iter([Scope::Read]),
+            600,
+        )
+        .expect("token");
+    let event = || LambdaEvent::new(request(&format!("Bearer {token}")), Context::default());
+    let error = authorizer::handle(&deps, event())
+        .await
+        .expect_err("the request fails");
+    let text = error.to_string();
     assert!(
-        error
-            .to_string()
-            .contains("could not read the token signing key"),
-        "{error}"
+        text.contains("could not read the token signing key"),
+        "{text}"
     );
+    assert!(text.contains(&missing.key_secret), "{text}");
+
+    let key = format!("{}{}", unique_suffix(), unique_suffix()).repeat(2);
+    let other =
+        TokenIssuer::hs256(&SecretString::from(key.clone()), ISSUER, AUDIENCE).expect("key");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&missing.key_secret)
+        .secret_string(key)
+        .send()
+        .await
+        .expect("the key is created");
+    let token = other
+        .issue(
+            &OrgId::parse("org_2").expect("org"),
+            &UserId::parse("user_2").expect("user"),
+            Scopes::from_iter([Scope::Read]),
+            600,
+        )
+        .expect("token");
+    let event = LambdaEvent::new(request(&format!("Bearer {token}")), Context::default());
+    let response = authorizer::handle(&deps, event)
+        .await
+        .expect("the key is read now");
+    assert_eq!(response.context["organization_id"], "org_2");
 }

@@ -10,14 +10,13 @@ pub mod test_connection;
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use credential_model::ports::{
-    ConnectionTester as Tester, CredentialRepository as Repository, SecretVault as Vault,
+    Backend, ConnectionTester as Tester, CredentialRepository as Repository, SecretVault as Vault,
 };
 use credential_model::{Attributes, CredentialKind, CredentialService, OrgId, RecordKey};
 use serde::{Deserialize, Serialize};
 use strongroom_aws::config::ConfigError;
-use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
+use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
 use strongroom_connectors::DatabaseTester;
 use strongroom_edge::{Route, route};
 
@@ -41,22 +40,25 @@ impl AwsDeps {
         }
     }
 
-    /// Reads the configuration the template sets and builds the clients.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let settings = StoreSettings::from_env()?;
-        Ok(AwsDeps::new(&strongroom_aws::sdk_config().await, &settings))
+    /// Reads the configuration the template sets, builds the clients and connects to
+    /// `backends`.
+    pub async fn from_env(backends: &[Backend]) -> Result<Self, ConfigError> {
+        Ok(Deps {
+            credentials: strongroom_aws::store_from_env(backends).await?,
+            tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
+        })
     }
 }
 
 /// The family's routes: what each answers, with which scope, in which binary.
 #[rustfmt::skip]
-pub fn routes<R: Repository + 'static, V: Vault + 'static, T: Tester + 'static>() -> [Route<Deps<R, V, T>>; 4] {
+pub const fn routes<R: Repository + 'static, V: Vault + 'static, T: Tester + 'static>() -> [Route<Deps<R, V, T>>; 4] {
     const CONNECTIONS: &str = "/api/v2/warehouse/connections";
     [
-        route!("POST", CONNECTIONS, "levered-create-connection", Write, shape::error, create_connection::handle),
-        route!("GET", CONNECTIONS, "levered-get-connection", Read, shape::error, get_connection::handle),
-        route!("POST", "/api/v2/warehouse/connections/test", "levered-test-connection", Read, shape::test_error, test_connection::handle),
-        route!("DELETE", CONNECTIONS, "levered-delete-connection", Write, shape::error, delete_connection::handle),
+        route!("POST", CONNECTIONS, "levered-create-connection", Write, [Metadata, Secrets], shape::error, create_connection::handle),
+        route!("GET", CONNECTIONS, "levered-get-connection", Read, [Metadata], shape::error, get_connection::handle),
+        route!("POST", "/api/v2/warehouse/connections/test", "levered-test-connection", Read, [Metadata, Secrets], shape::test_error, test_connection::handle),
+        route!("DELETE", CONNECTIONS, "levered-delete-connection", Write, [Metadata, Secrets], shape::error, delete_connection::handle),
     ]
 }
 

@@ -23,7 +23,7 @@ type MemoryDeps = Deps<MemoryRepository, MemoryVault, DatabaseTester>;
 
 /// `request` through the route of `binary`, as its Lambda binary serves it.
 async fn call(binary: &str, deps: &MemoryDeps, request: Request) -> Response<Body> {
-    let route = strongroom_edge::route(levered::routes(), binary).expect("a route");
+    let route = strongroom_edge::route(levered::routes(), binary);
     strongroom_edge::serve(&route, deps, request).await
 }
 

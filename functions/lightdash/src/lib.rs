@@ -23,14 +23,14 @@ type Store<R, V> = CredentialService<R, V>;
 
 /// The family's routes: what each answers, with which scope, in which binary.
 #[rustfmt::skip]
-pub fn routes<R: Repository + 'static, V: Vault + 'static>() -> [Route<Store<R, V>>; 4] {
+pub const fn routes<R: Repository + 'static, V: Vault + 'static>() -> [Route<Store<R, V>>; 4] {
     const CREDENTIALS: &str = "/api/v1/user/warehouseCredentials";
     const ONE: &str = "/api/v1/user/warehouseCredentials/{uuid}";
     [
-        route!("POST", CREDENTIALS, "lightdash-create-credentials", Write, shape::error, create_credentials::handle),
-        route!("GET", CREDENTIALS, "lightdash-list-credentials", Read, shape::error, list_credentials::handle),
-        route!("PATCH", ONE, "lightdash-update-credentials", Write, shape::error, update_credentials::handle),
-        route!("DELETE", ONE, "lightdash-delete-credentials", Write, shape::error, delete_credentials::handle),
+        route!("POST", CREDENTIALS, "lightdash-create-credentials", Write, [Metadata, Secrets], shape::error, create_credentials::handle),
+        route!("GET", CREDENTIALS, "lightdash-list-credentials", Read, [Metadata], shape::error, list_credentials::handle),
+        route!("PATCH", ONE, "lightdash-update-credentials", Write, [Metadata, Secrets], shape::error, update_credentials::handle),
+        route!("DELETE", ONE, "lightdash-delete-credentials", Write, [Metadata, Secrets], shape::error, delete_credentials::handle),
     ]
 }
 

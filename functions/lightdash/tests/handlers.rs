@@ -17,7 +17,7 @@ type Store = CredentialService<MemoryRepository, MemoryVault>;
 
 /// `request` through the route of `binary`, as its Lambda binary serves it.
 async fn call(binary: &str, store: &Store, request: Request) -> Response {
-    let route = strongroom_edge::route(lightdash::routes(), binary).expect("a route");
+    let route = strongroom_edge::route(lightdash::routes(), binary);
     strongroom_edge::serve(&route, store, request).await
 }
 

@@ -27,15 +27,15 @@ type Store<R, V> = CredentialService<R, V>;
 
 /// The family's routes: what each answers, with which scope, in which binary.
 #[rustfmt::skip]
-pub fn routes<R: Repository + 'static, V: Vault + 'static>() -> [Route<Store<R, V>>; 5] {
+pub const fn routes<R: Repository + 'static, V: Vault + 'static>() -> [Route<Store<R, V>>; 5] {
     const CREDENTIALS: &str = "/api/v1/credentials";
     const ONE: &str = "/api/v1/credentials/{credential_id}";
     [
-        route!("POST", CREDENTIALS, "mielto-create-credential", Write, shape::error, create_credential::handle),
-        route!("GET", CREDENTIALS, "mielto-list-credentials", Read, shape::error, list_credentials::handle),
-        route!("GET", ONE, "mielto-get-credential", Read, shape::error, get_credential::handle),
-        route!("PUT", ONE, "mielto-update-credential", Write, shape::error, update_credential::handle),
-        route!("DELETE", ONE, "mielto-delete-credential", Write, shape::error, delete_credential::handle),
+        route!("POST", CREDENTIALS, "mielto-create-credential", Write, [Metadata, Secrets], shape::error, create_credential::handle),
+        route!("GET", CREDENTIALS, "mielto-list-credentials", Read, [Metadata], shape::error, list_credentials::handle),
+        route!("GET", ONE, "mielto-get-credential", Read, [Metadata], shape::error, get_credential::handle),
+        route!("PUT", ONE, "mielto-update-credential", Write, [Metadata, Secrets], shape::error, update_credential::handle),
+        route!("DELETE", ONE, "mielto-delete-credential", Write, [Metadata, Secrets], shape::error, delete_credential::handle),
     ]
 }
 

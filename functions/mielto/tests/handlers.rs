@@ -18,7 +18,7 @@ type Store = CredentialService<MemoryRepository, MemoryVault>;
 
 /// `request` through the route of `binary`, as its Lambda binary serves it.
 async fn call(binary: &str, store: &Store, request: Request) -> Response<Body> {
-    let route = strongroom_edge::route(mielto::routes(), binary).expect("a route");
+    let route = strongroom_edge::route(mielto::routes(), binary);
     strongroom_edge::serve(&route, store, request).await
 }
 

@@ -3,27 +3,80 @@
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::time::SystemTimeSource;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
 
-/// Loads the SDK configuration from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL`, which points the local stack and the tests at moto).
+use crate::http::{AwsHttpClient, CONNECT_TIMEOUT};
+
+/// The SDK configuration from the environment, on a client of its own: see
+/// [`sdk_config_with`].
+pub fn sdk_config() -> Result<SdkConfig, ConfigError> {
+    sdk_config_with(AwsHttpClient::new())
+}
+
+/// The SDK configuration every client of a sandbox is built from, on `http`.
+///
+/// It is read from the variables Lambda sets, and only those — the region (`AWS_REGION`),
+/// the execution role's credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`) — plus `AWS_ENDPOINT_URL` (which points the local stack and the tests
+/// at moto), `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT`. No profile file, no
+/// instance metadata, no STS or SSO: a sandbox has its credentials in its environment, and
+/// the SDK's default chain costs milliseconds of init to find them there.
 ///
 /// Timeouts are tight because every call sits inside an API request: an attempt that has not
 /// answered in 3 s is retried, and no operation takes more than 8 s in all.
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+pub fn sdk_config_with(http: AwsHttpClient) -> Result<SdkConfig, ConfigError> {
+    let region = required_env("AWS_REGION")
+        .or_else(|_| required_env("AWS_DEFAULT_REGION"))
+        .map_err(|_| ConfigError::Missing("AWS_REGION"))?;
+    let credentials = Credentials::new(
+        required_env("AWS_ACCESS_KEY_ID")?,
+        required_env("AWS_SECRET_ACCESS_KEY")?,
+        std::env::var("AWS_SESSION_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
+        None,
+        "environment",
+    );
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http)
+        .sleep_impl(TokioSleep::new())
+        .time_source(SystemTimeSource::new())
+        .use_fips(flag("AWS_USE_FIPS_ENDPOINT")?)
+        .use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT")?)
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .operation_attempt_timeout(Duration::from_secs(3))
                 .operation_timeout(Duration::from_secs(8))
                 .build(),
         )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    builder.set_endpoint_url(required_env("AWS_ENDPOINT_URL").ok());
+    Ok(builder.build())
+}
+
+/// A `true`/`false` variable, false when unset.
+fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match std::env::var(name) {
+        Err(_) => Ok(false),
+        Ok(value) if value.eq_ignore_ascii_case("true") => Ok(true),
+        Ok(value) if value.eq_ignore_ascii_case("false") || value.is_empty() => Ok(false),
+        Ok(_) => Err(ConfigError::Invalid {
+            name,
+            reason: "must be true or false",
+        }),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

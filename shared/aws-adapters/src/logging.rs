@@ -6,9 +6,11 @@
 
 use std::str::FromStr;
 
-use tracing_subscriber::filter::EnvFilter;
 pub use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Crates whose DEBUG/TRACE output can contain secret material.
 const BODY_PRINTING_CRATES: &[&str] = &[
@@ -28,6 +30,7 @@ const BODY_PRINTING_CRATES: &[&str] = &[
     "aws_smithy_types",
     "h2",
     "hyper",
+    "hyper_rustls",
     "hyper_util",
     "lambda_http",
     "lambda_runtime",
@@ -46,15 +49,12 @@ fn requested_level() -> LevelFilter {
 }
 
 /// The filter for `level`: everything at `level`, the body-printing crates at most at INFO.
-pub fn filter(level: LevelFilter) -> EnvFilter {
+/// (A fixed target list, not `EnvFilter`: no directive parsing and no regex engine at init.)
+pub fn filter(level: LevelFilter) -> Targets {
     let cap = level.min(LevelFilter::INFO);
-    BODY_PRINTING_CRATES
-        .iter()
-        .filter_map(|name| format!("{name}={cap}").parse().ok())
-        .fold(
-            EnvFilter::default().add_directive(level.into()),
-            |filter, directive| filter.add_directive(directive),
-        )
+    Targets::new()
+        .with_default(level)
+        .with_targets(BODY_PRINTING_CRATES.iter().map(|name| (*name, cap)))
 }
 
 /// Installs the subscriber at `level`, in JSON or text, writing to `writer`. A second call
@@ -63,16 +63,16 @@ pub fn init_with<W>(level: LevelFilter, json: bool, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
-        .with_env_filter(filter(level))
         .with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter(level));
     // Err means a subscriber is already installed, which is fine.
     let _ = if json {
-        builder.json().try_init()
+        registry.with(layer.json()).try_init()
     } else {
-        builder.try_init()
+        registry.with(layer).try_init()
     };
 }
 
@@ -87,17 +87,27 @@ pub fn init() {
 mod tests {
     use super::*;
 
+    use tracing::Level;
+
     #[test]
     fn trace_is_capped_for_body_printing_crates() {
-        let text = filter(LevelFilter::TRACE).to_string();
-        assert!(text.contains("aws_smithy_runtime=info"), "{text}");
-        assert!(text.contains("lambda_runtime=info"), "{text}");
-        assert!(text.contains("trace"), "{text}");
+        let filter = filter(LevelFilter::TRACE);
+        for target in [
+            "aws_smithy_runtime::client::orchestrator",
+            "lambda_runtime",
+            "hyper_util",
+        ] {
+            assert!(filter.would_enable(target, &Level::INFO), "{target}");
+            assert!(!filter.would_enable(target, &Level::DEBUG), "{target}");
+        }
+        assert!(filter.would_enable("strongroom_aws::dynamodb", &Level::TRACE));
     }
 
     #[test]
     fn quieter_levels_are_not_raised() {
-        let text = filter(LevelFilter::WARN).to_string();
-        assert!(text.contains("aws_smithy_runtime=warn"), "{text}");
+        let filter = filter(LevelFilter::WARN);
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(!filter.would_enable("mielto", &Level::INFO));
+        assert!(filter.would_enable("mielto", &Level::WARN));
     }
 }

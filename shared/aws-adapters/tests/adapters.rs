@@ -16,9 +16,9 @@ use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
 use strongroom_local_stack::testing::{self, unique_suffix};
 use strongroom_local_stack::{LocalStack, Template, provision, template_path};
 
-async fn stack() -> Option<(aws_config::SdkConfig, LocalStack)> {
+async fn stack() -> Option<(strongroom_aws::SdkConfig, LocalStack)> {
     testing::moto()?;
-    let sdk = strongroom_aws::sdk_config().await;
+    let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
     let template = Template::load(&template_path()).expect("template");
     let key = SecretString::from("adapter-test-signing-key-0123456789abcdef");
     let stack = provision(&sdk, &template, &unique_suffix(), &key)

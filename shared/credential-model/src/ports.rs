@@ -11,6 +11,16 @@ use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, S
 use crate::provider::Provider;
 use crate::tenancy::OrgId;
 
+/// A store behind a port, as a route declares what its handler reaches: a sandbox opens the
+/// connections its route's first request will need during init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Backend {
+    /// The [`CredentialRepository`] (DynamoDB).
+    Metadata,
+    /// The [`SecretVault`] (Secrets Manager).
+    Secrets,
+}
+
 /// What a conditional write expects to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {

@@ -3,7 +3,7 @@
 //! `make dev` — and not only after a deploy.
 //!
 //! ```no_run
-//! # async fn example(admin: aws_config::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn example(admin: aws_types::SdkConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! use strongroom_local_stack::{Template, iam, template_path};
 //!
 //! let template = Template::load(&template_path())?;
@@ -44,10 +44,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_iam::types::Tag;
+use aws_types::SdkConfig;
 
 use crate::provision::{ProvisionError, aws, sdk_detail};
 use crate::template::{FunctionPolicies, Template};

@@ -2,11 +2,11 @@
 //! schema and global secondary indexes), the KMS key, and the secret holding the token signing
 //! key.
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, SseSpecification, SseType,
 };
+use aws_types::SdkConfig;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::template::{Template, TemplateError};

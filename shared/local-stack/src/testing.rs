@@ -2,7 +2,7 @@
 //! test run outside it skips what it cannot reach, except in CI (`CI=true`), where a missing
 //! service fails the test instead of skipping it.
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::Value;

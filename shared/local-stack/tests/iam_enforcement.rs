@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
+use aws_types::SdkConfig;
 use strongroom_local_stack::testing::{self, unique_suffix};
 use strongroom_local_stack::{LocalStack, Template, function_identities, template_path};
 
@@ -30,7 +30,7 @@ impl Stack {
 
 /// The environment's configuration: `make test` points it at moto's administrator.
 async fn admin() -> SdkConfig {
-    aws_config::load_from_env().await
+    strongroom_aws::sdk_config().expect("the environment configures AWS")
 }
 
 /// A fresh stack and an identity per function, when moto enforces IAM.

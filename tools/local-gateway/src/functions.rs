@@ -7,9 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
+use credential_model::ports::Backend;
 use lambda_http::{Body, Request, Response};
-use strongroom_aws::{DynamoRepository, SecretsManagerVault, StoreSettings};
+use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
 use strongroom_connectors::DatabaseTester;
 use strongroom_edge::Route;
 use strongroom_local_stack::{LocalStack, ProvisionError, Template, function_identities};
@@ -23,6 +23,7 @@ pub struct DeclaredRoute {
     pub method: &'static str,
     pub path: &'static str,
     pub binary: &'static str,
+    pub backends: &'static [Backend],
 }
 
 fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ {
@@ -30,6 +31,7 @@ fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ 
         method: route.method,
         path: route.path,
         binary: route.binary,
+        backends: route.backends,
     })
 }
 
@@ -63,8 +65,6 @@ pub struct Functions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    #[error("authorizer: {0}")]
-    Authorizer(#[from] authorizer::InitError),
     #[error("function identities: {0}")]
     Identities(#[from] ProvisionError),
     #[error("the template has no function with binary {0}")]
@@ -105,7 +105,7 @@ impl Functions {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         };
-        let authorizer = authorizer::Deps::load(sdk("authorizer")?, &authorizer_settings).await?;
+        let authorizer = authorizer::Deps::new(sdk("authorizer")?, authorizer_settings);
         let mut handlers = HashMap::new();
         for route in levered::routes() {
             let deps = LeveredDeps::new(sdk(route.binary)?, &store);

@@ -120,7 +120,7 @@ async fn serve(state_dir: &Path, port: u16, template_path: &Path) -> Result<(), 
     let endpoint = local_endpoint()?;
     let key = signing_key(state_dir)?;
     let template = Template::load(template_path)?;
-    let sdk = strongroom_aws::sdk_config().await;
+    let sdk = strongroom_aws::sdk_config()?;
     let suffix = format!("local-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let stack = provision(&sdk, &template, &suffix, &key).await?;
     let functions = Functions::new(
