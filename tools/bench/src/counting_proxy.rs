@@ -1,8 +1,10 @@
 //! A proxy in front of moto that counts AWS calls by operation, so the bench can say how many
-//! calls each request makes.
+//! calls each request makes, and the connections functions open to it (it keeps them alive, as
+//! AWS endpoints do; moto closes each after one response).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -10,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 
 #[derive(Clone)]
 struct Upstream {
@@ -21,7 +24,20 @@ struct Upstream {
 pub struct CountingProxy {
     pub addr: SocketAddr,
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    connections: Arc<AtomicU64>,
 }
+
+/// Headers about one hop, not the message: a proxy does not pass them on. (moto's
+/// `Connection: close`, passed on, would close every function's connection after one call.)
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// The operation a request names: JSON protocols say it in `x-amz-target`.
 fn operation(headers: &HeaderMap) -> String {
@@ -51,7 +67,7 @@ async fn forward(
     // The Host header is kept: requests are signed for the proxy's address, and moto,
     // enforcing IAM, checks the signature.
     for (name, value) in &headers {
-        if name != "content-length" {
+        if name != "content-length" && !HOP_BY_HOP.contains(&name.as_str()) {
             request = request.header(name, value);
         }
     }
@@ -62,7 +78,7 @@ async fn forward(
             let body = reply.bytes().await.unwrap_or_default();
             let mut response = (status, body).into_response();
             for (name, value) in &headers {
-                if name != "content-length" && name != "transfer-encoding" {
+                if name != "content-length" && !HOP_BY_HOP.contains(&name.as_str()) {
                     response.headers_mut().insert(name, value.clone());
                 }
             }
@@ -82,8 +98,22 @@ impl CountingProxy {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = connections.clone();
+        let listener = listener.tap_io(move |_| {
+            accepted.fetch_add(1, Ordering::SeqCst);
+        });
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(CountingProxy { addr, calls })
+        Ok(CountingProxy {
+            addr,
+            calls,
+            connections,
+        })
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// Calls counted so far, by operation.

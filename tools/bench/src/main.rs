@@ -1,7 +1,9 @@
 //! `make bench`: the release Lambda binaries, run as Lambda runs them — each process talking to
 //! a local Lambda Runtime API — against moto behind a proxy that counts AWS calls. Prints, per
-//! function: binary size, cold init (process start to its first request for work), the first
-//! request after init, warm latency, AWS calls per request and peak memory.
+//! function: cold init (process start to its first request for work) beside an empty
+//! `lambda_runtime` function's in the same run, where the init went (phase by phase), the first
+//! request after init, binary size, warm latency, AWS calls per request and peak memory; and
+//! fails when a function's init is more than 1.5 times the empty function's.
 //!
 //! Figures are local: moto answers in about a millisecond where AWS takes several, over plain
 //! HTTP where AWS needs TLS. They compare builds with each other, not with production.
@@ -11,7 +13,7 @@ mod runtime_api;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use counting_proxy::{CountingProxy, difference};
 use credential_model::{OrgId, Scopes, UserId};
@@ -27,9 +29,18 @@ type Failure = Box<dyn std::error::Error>;
 const ISSUER: &str = "strongroom-bench";
 const AUDIENCE: &str = "strongroom";
 const ORG: &str = "org_bench";
+/// The organization of the n-th round of cold starts' requests (`org_cold_{n}`), so what they
+/// create lengthens neither the scenarios' lists nor the next round's.
+const COLD_ORG: &str = "org_cold_";
 const USER: &str = "user_fixture";
-/// Cold starts measured per function.
-const COLD_STARTS: usize = 5;
+/// Cold starts measured per function, interleaved with every other function's.
+const COLD_STARTS: usize = 25;
+/// The empty `lambda_runtime` function every init is measured against.
+const EMPTY: &str = "empty-lambda";
+/// How many times the empty function's median init a function's may take.
+const MAX_INIT_RATIO: f64 = 1.5;
+/// What a function built for the bench prints on standard error when its init ends.
+const PHASES_LINE: &str = "strongroom-init-phases ";
 /// Scenario rounds per family; the first is each process's first request.
 const ROUNDS: usize = 30;
 
@@ -56,7 +67,10 @@ impl Bench {
     }
 
     /// Starts `binary` against its own Runtime API, with the template's environment.
-    async fn spawn(&self, binary: &str) -> Result<(RuntimeApi, Child, Instant), Failure> {
+    async fn spawn(
+        &self,
+        binary: &str,
+    ) -> Result<(RuntimeApi, Child, Instant, SystemTime), Failure> {
         // moto enforces IAM: the functions run with the environment's key, its administrator's.
         let credential = |name: &str| {
             std::env::var(name)
@@ -67,7 +81,7 @@ impl Bench {
             credential("AWS_SECRET_ACCESS_KEY")?,
         );
         let runtime = RuntimeApi::start().await?;
-        let started = Instant::now();
+        let (started, started_at) = (Instant::now(), SystemTime::now());
         let child = Command::new(self.bootstrap(binary))
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -88,6 +102,7 @@ impl Bench {
             .env("STRONGROOM_TOKEN_KEY_SECRET", &self.stack.token_key_secret)
             .env("STRONGROOM_TOKEN_ISSUER", ISSUER)
             .env("STRONGROOM_TOKEN_AUDIENCE", AUDIENCE)
+            .env("STRONGROOM_INIT_PHASES", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -98,7 +113,7 @@ impl Bench {
                     self.bootstrap(binary).display()
                 )
             })?;
-        Ok((runtime, child, started))
+        Ok((runtime, child, started, started_at))
     }
 
     /// Waits until the function asks for its first event: its cold init is over.
@@ -125,9 +140,10 @@ impl Bench {
         }
     }
 
-    /// The sample event of `binary` (`events/<binary>.json`), for the bench's organization.
-    fn event(&self, binary: &str) -> Result<Value, Failure> {
+    /// The sample event of `binary` (`events/<binary>.json`), for organization `org`.
+    fn event(&self, binary: &str, org: &str) -> Result<Value, Failure> {
         let file = match binary {
+            EMPTY => return Ok(json!({})),
             "authorizer" => "authorizer-request.json".to_owned(),
             route => format!("{route}.json"),
         };
@@ -140,9 +156,9 @@ impl Bench {
             event["headers"]["authorization"] = header.clone().into();
             event["identitySource"] = json!([header]);
         } else {
-            event["requestContext"]["authorizer"]["lambda"]["organization_id"] = ORG.into();
+            event["requestContext"]["authorizer"]["lambda"]["organization_id"] = org.into();
             if let Some(workspace) = event["headers"].get_mut("x-workspace-id") {
-                *workspace = ORG.into();
+                *workspace = org.into();
             }
         }
         Ok(event)
@@ -161,6 +177,19 @@ fn peak_rss_kb(child: &Child) -> u64 {
                 .and_then(|kb| kb.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The size of the file at `path` deflated, as a zip deployment package stores it, in MB.
+fn zipped_mb(path: &Path) -> f64 {
+    use std::io::Write;
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0.0;
+    };
+    let mut zipped = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    if zipped.write_all(&bytes).is_err() {
+        return 0.0;
+    }
+    zipped.finish().map_or(0.0, |z| z.len() as f64 / 1e6)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -221,7 +250,7 @@ impl Running {
 async fn start_all(bench: &Bench, binaries: &[&'static str]) -> Result<Vec<Running>, Failure> {
     let mut running = Vec::new();
     for binary in binaries {
-        let (runtime, mut child, _) = bench.spawn(binary).await?;
+        let (runtime, mut child, _, _) = bench.spawn(binary).await?;
         Bench::until_ready(binary, &runtime, &mut child).await?;
         running.push(Running {
             binary,
@@ -240,7 +269,7 @@ async fn start_scenario(
 ) -> Result<(Vec<Running>, Vec<Value>), Failure> {
     let events = binaries
         .iter()
-        .map(|b| bench.event(b))
+        .map(|b| bench.event(b, ORG))
         .collect::<Result<_, _>>()?;
     Ok((start_all(bench, binaries).await?, events))
 }
@@ -248,7 +277,7 @@ async fn start_scenario(
 /// The authorizer: one token, verified again and again.
 async fn authorizer_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
     let mut running = start_all(bench, &["authorizer"]).await?;
-    let event = bench.event("authorizer")?;
+    let event = bench.event("authorizer", ORG)?;
     for round in 0..ROUNDS {
         let verdict = running[0].call(bench, &event, 200, round).await?;
         if verdict["context"]["verdict"] != "authenticated" {
@@ -335,45 +364,219 @@ async fn mielto_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
     Ok(running)
 }
 
-fn report(bench: &Bench, cold: &mut [(String, Vec<f64>)], scenarios: &mut [Running]) {
-    println!(
-        "{:<30} {:>8} {:>8} {:>9} {:>13} {:>7}  AWS calls per request",
-        "function", "size MB", "init ms", "first ms", "warm p50/p95", "RSS MB"
+/// What one cold start of a function showed.
+struct ColdStart {
+    init_ms: f64,
+    first_ms: f64,
+    /// AWS calls made during init (none, by design).
+    init_calls: u64,
+    /// Connections to AWS opened during init, and by the first request.
+    init_connections: u64,
+    first_connections: u64,
+    /// Where the init went, phase by phase, in microseconds: from the process's start to
+    /// `main` (`exec`), then as the function reported it.
+    phases: Vec<(String, f64)>,
+}
+
+/// The phases a function reported on standard error, after `exec`: its start to `main`.
+fn phases(stderr: &[u8], started_at: SystemTime) -> Vec<(String, f64)> {
+    let text = String::from_utf8_lossy(stderr);
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix(PHASES_LINE)) else {
+        return Vec::new();
+    };
+    let Ok(reported) = serde_json::from_str::<Value>(line) else {
+        return Vec::new();
+    };
+    let started_us = started_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e6);
+    let main_us = reported["main_at_us"].as_f64().unwrap_or(started_us);
+    let mut phases = vec![("exec".to_owned(), main_us - started_us)];
+    for phase in reported["phases"].as_array().into_iter().flatten() {
+        if let (Some(name), Some(us)) = (phase[0].as_str(), phase[1].as_f64()) {
+            phases.push((name.to_owned(), us));
+        }
+    }
+    phases
+}
+
+/// Starts `binary`, waits for its init to end, invokes it once with its sample event, and
+/// stops it.
+async fn cold_start(bench: &Bench, binary: &str, round: usize) -> Result<ColdStart, Failure> {
+    let event = bench
+        .event(binary, &format!("{COLD_ORG}{round}"))?
+        .to_string();
+    let (calls, connections) = (bench.proxy.calls(), bench.proxy.connections());
+    let (runtime, mut child, started, started_at) = bench.spawn(binary).await?;
+    let ready = Bench::until_ready(binary, &runtime, &mut child).await?;
+    let (init_calls, init_connections) = (
+        difference(&calls, &bench.proxy.calls()).0,
+        bench.proxy.connections() - connections,
     );
-    for (binary, init) in cold.iter_mut() {
+    let asked = Instant::now();
+    runtime
+        .invoke(event)
+        .await
+        .map_err(|e| format!("{binary}: {e}"))?;
+    let first_ms = asked.elapsed().as_secs_f64() * 1000.0;
+    let first_connections = bench.proxy.connections() - connections - init_connections;
+    let _ = child.start_kill();
+    let output = child.wait_with_output().await?;
+    Ok(ColdStart {
+        init_ms: (ready - started).as_secs_f64() * 1000.0,
+        first_ms,
+        init_calls,
+        init_connections,
+        first_connections,
+        phases: phases(&output.stderr, started_at),
+    })
+}
+
+/// Every function's cold starts, interleaved: one start of each in turn, `COLD_STARTS` times,
+/// so a busy moment of the machine weighs on all of them alike.
+async fn cold_starts(
+    bench: &Bench,
+    binaries: &[String],
+) -> Result<Vec<(String, Vec<ColdStart>)>, Failure> {
+    let mut starts: Vec<(String, Vec<ColdStart>)> =
+        binaries.iter().map(|b| (b.clone(), Vec::new())).collect();
+    for round in 0..COLD_STARTS {
+        for (binary, samples) in &mut starts {
+            samples.push(cold_start(bench, binary, round).await?);
+        }
+    }
+    Ok(starts)
+}
+
+/// Prints every figure, and refuses the run when a function's init is over `MAX_INIT_RATIO`
+/// times the empty function's.
+fn report(
+    bench: &Bench,
+    cold: &[(String, Vec<ColdStart>)],
+    scenarios: &mut [Running],
+) -> Result<(), Failure> {
+    let init = |samples: &[ColdStart]| {
+        let mut values: Vec<f64> = samples.iter().map(|s| s.init_ms).collect();
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        (median(&mut values), min)
+    };
+    let empty = cold
+        .iter()
+        .find(|(binary, _)| binary == EMPTY)
+        .map(|(_, samples)| init(samples).0)
+        .ok_or("the empty function was not measured")?;
+    println!(
+        "{:<30} {:>14} {:>6} {:>8} {:>7} {:>5} {:>10} {:>7} {:>12} {:>6}  AWS calls per request",
+        "function",
+        "init ms (min)",
+        "×empty",
+        "first ms",
+        "size MB",
+        "zip",
+        "conns i/1st",
+        "init calls",
+        "warm p50/p95",
+        "RSS MB",
+    );
+    let mut over = Vec::new();
+    for (binary, samples) in cold {
         let size = std::fs::metadata(bench.bootstrap(binary)).map_or(0, |m| m.len()) as f64;
-        let init = median(init);
-        let Some(function) = scenarios.iter_mut().find(|s| s.binary == binary.as_str()) else {
-            println!(
-                "{binary:<30} {:>8.2} {init:>8.1}  (no scenario)",
-                size / 1e6
-            );
-            continue;
+        let (median_ms, min_ms) = init(samples);
+        let ratio = median_ms / empty;
+        if ratio > MAX_INIT_RATIO {
+            over.push(format!("{binary} ×{ratio:.2}"));
+        }
+        let first = median(&mut samples.iter().map(|s| s.first_ms).collect::<Vec<_>>());
+        let init = format!("{median_ms:.1} ({min_ms:.1})");
+        let zipped = zipped_mb(&bench.bootstrap(binary));
+        let connections = |count: fn(&ColdStart) -> u64| {
+            median(&mut samples.iter().map(|s| count(s) as f64).collect::<Vec<_>>())
         };
-        let observed = &mut function.observed;
-        let p50 = percentile(&mut observed.warm_ms, 0.5);
-        let p95 = percentile(&mut observed.warm_ms, 0.95);
-        let (count, detail) = observed.calls.clone().unwrap_or_default();
-        println!(
-            "{binary:<30} {:>8.2} {init:>8.1} {:>9.1} {p50:>6.1}/{p95:<6.1} {:>7.1}  {count}: {detail}",
-            size / 1e6,
-            observed.first_ms,
-            observed.peak_rss_kb as f64 / 1024.0,
+        let opened = format!(
+            "{}/{}",
+            connections(|s| s.init_connections),
+            connections(|s| s.first_connections)
         );
+        let init_calls = samples.iter().map(|s| s.init_calls).max().unwrap_or(0);
+        print!(
+            "{binary:<30} {init:>14} {ratio:>6.2} {first:>8.1} {:>7.2} {zipped:>5.2} {opened:>10} {init_calls:>7}",
+            size / 1e6
+        );
+        match scenarios.iter_mut().find(|s| s.binary == binary.as_str()) {
+            Some(function) => {
+                let observed = &mut function.observed;
+                let p50 = percentile(&mut observed.warm_ms, 0.5);
+                let p95 = percentile(&mut observed.warm_ms, 0.95);
+                let (count, detail) = observed.calls.clone().unwrap_or_default();
+                let rss = observed.peak_rss_kb as f64 / 1024.0;
+                println!(" {p50:>5.1}/{p95:<6.1} {rss:>6.1}  {count}: {detail}");
+            }
+            None => println!(),
+        }
     }
     println!(
-        "\ninit: median of {COLD_STARTS} process starts until the first request for work; first: the \
-         first invocation after init; warm: the next {} invocations; RSS: peak resident memory. \
-         Local figures against moto: compare builds, not production.",
+        "\ninit: median (min) of {COLD_STARTS} process starts, interleaved, until the first request \
+         for work; ×empty: beside the empty lambda_runtime function of the same run; first: the \
+         first invocation after init (the sample event), median; zip: the deployment package, \
+         MB; conns i/1st: connections to AWS opened during init / by the first request \
+         (median); init calls: AWS calls made during init (most of any start); warm: a \
+         scenario's next {} invocations; RSS: peak resident memory. Local figures against \
+         moto: compare builds, not production.",
         ROUNDS - 1
     );
+    print_phases(cold);
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "init over {MAX_INIT_RATIO}× the empty function's: {}",
+            over.join(", ")
+        )
+        .into())
+    }
+}
+
+/// Where each function's init went: the median of each phase, in milliseconds.
+fn print_phases(cold: &[(String, Vec<ColdStart>)]) {
+    let mut names: Vec<String> = Vec::new();
+    for (_, samples) in cold {
+        for (name, _) in samples.iter().flat_map(|s| &s.phases) {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    print!("\ninit phases, median ms\n{:<30}", "function");
+    for name in &names {
+        print!(" {name:>12}");
+    }
+    println!();
+    for (binary, samples) in cold {
+        print!("{binary:<30}");
+        for name in &names {
+            let mut values: Vec<f64> = samples
+                .iter()
+                .filter_map(|s| s.phases.iter().find(|(n, _)| n == name))
+                .map(|(_, us)| us / 1000.0)
+                .collect();
+            if values.is_empty() {
+                print!(" {:>12}", "-");
+            } else {
+                print!(" {:>12.2}", median(&mut values));
+            }
+        }
+        println!();
+    }
 }
 
 async fn run(root: &Path) -> Result<(), Failure> {
     let moto = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL (moto) is not set: run `make bench`")?;
     let lambda_dir = root.join("target/lambda");
-    let sdk = strongroom_aws::sdk_config().await;
+    let sdk = strongroom_aws::sdk_config()?;
     let key = SecretString::from(format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -401,9 +604,8 @@ async fn run(root: &Path) -> Result<(), Failure> {
         token,
     };
 
-    let mut binaries: Vec<String> = vec!["authorizer".to_owned()];
+    let mut binaries: Vec<String> = vec![EMPTY.to_owned(), "authorizer".to_owned()];
     binaries.extend(template.routes()?.into_iter().map(|r| r.binary));
-    let mut cold = Vec::new();
     for binary in &binaries {
         if !bench.bootstrap(binary).exists() {
             return Err(format!(
@@ -412,15 +614,8 @@ async fn run(root: &Path) -> Result<(), Failure> {
             )
             .into());
         }
-        let mut samples = Vec::new();
-        for _ in 0..COLD_STARTS {
-            let (runtime, mut child, started) = bench.spawn(binary).await?;
-            let ready = Bench::until_ready(binary, &runtime, &mut child).await?;
-            samples.push((ready - started).as_secs_f64() * 1000.0);
-            let _ = child.kill().await;
-        }
-        cold.push((binary.clone(), samples));
     }
+    let cold = cold_starts(&bench, &binaries).await?;
 
     let mut scenarios = authorizer_scenario(&bench).await?;
     scenarios.extend(levered_scenario(&bench).await?);
@@ -429,8 +624,7 @@ async fn run(root: &Path) -> Result<(), Failure> {
     for function in &mut scenarios {
         function.observed.peak_rss_kb = peak_rss_kb(&function.child);
     }
-    report(&bench, &mut cold, &mut scenarios);
-    Ok(())
+    report(&bench, &cold, &mut scenarios)
 }
 
 #[tokio::main]
