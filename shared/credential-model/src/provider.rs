@@ -34,6 +34,11 @@ pub enum Provider {
     Athena,
     Duckdb,
     Motherduck,
+    /// Amazon S3 or a store speaking its API (MinIO…), reached with an access key: a
+    /// database DuckDB attaches.
+    S3,
+    /// Google Cloud Storage with an HMAC key, through its S3-compatible XML API.
+    Gcs,
     /// Anything that is not a warehouse: API keys, OAuth tokens, connection strings.
     Generic,
 }
