@@ -44,19 +44,24 @@ fn request(authorization: &str) -> ApiGatewayV2CustomAuthorizerV2Request {
     serde_json::from_value(event).expect("an authorizer event")
 }
 
+/// A token of `issuer`'s for `user` of `org`, with the read scope, valid for ten minutes.
+fn read_token(issuer: &TokenIssuer, org: &str, user: &str) -> String {
+    issuer
+        .issue(
+            &OrgId::parse(org).expect("org"),
+            &UserId::parse(user).expect("user"),
+            Scopes::from_iter([Scope::Read]),
+            600,
+        )
+        .expect("token")
+}
+
 #[tokio::test]
 async fn a_valid_token_yields_the_caller() {
     let Some((deps, issuer, _)) = setup().await else {
         return;
     };
-    let token = issuer
-        .issue(
-            &OrgId::parse("org_1").expect("org"),
-            &UserId::parse("user_1").expect("user"),
-            Scopes::from_iter([Scope::Read]),
-            600,
-        )
-        .expect("token");
+    let token = read_token(&issuer, "org_1", "user_1");
     let verifier = deps.verifier().await.expect("the key is read");
     let response = authorize(verifier, &request(&format!("Bearer {token}")));
     assert!(response.is_authorized);
@@ -108,14 +113,7 @@ async fn an_unreadable_signing_key_fails_the_request_clearly_until_it_exists() {
         ..settings
     };
     let deps = Deps::new(&sdk, missing.clone());
-    let token = issuer
-        .issue(
-            &OrgId::parse("org_1").expect("org"),
-            &UserId::parse("user_1").expect("user"),
-            Scopes::from_iter([Scope::Read]),
-            600,
-        )
-        .expect("token");
+    let token = read_token(&issuer, "org_1", "user_1");
     let event = || LambdaEvent::new(request(&format!("Bearer {token}")), Context::default());
     let error = authorizer::handle(&deps, event())
         .await
@@ -137,14 +135,7 @@ async fn an_unreadable_signing_key_fails_the_request_clearly_until_it_exists() {
         .send()
         .await
         .expect("the key is created");
-    let token = other
-        .issue(
-            &OrgId::parse("org_2").expect("org"),
-            &UserId::parse("user_2").expect("user"),
-            Scopes::from_iter([Scope::Read]),
-            600,
-        )
-        .expect("token");
+    let token = read_token(&other, "org_2", "user_2");
     let event = LambdaEvent::new(request(&format!("Bearer {token}")), Context::default());
     let response = authorizer::handle(&deps, event)
         .await

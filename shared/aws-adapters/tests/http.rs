@@ -100,6 +100,25 @@ async fn first_request_reuses_the_preopened_connection(
     );
 }
 
+/// A TLS server configuration with a new self-signed certificate for `localhost`, and that
+/// certificate (a root no public store holds).
+fn self_signed_for_localhost() -> (CertificateDer<'static>, TlsAcceptor) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
+    let certificate = CertificateDer::from(certified.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let server =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.clone()], key)
+            .expect("a server configuration");
+    (certificate, TlsAcceptor::from(Arc::new(server)))
+}
+
 #[tokio::test]
 async fn the_connection_opened_during_init_serves_the_first_request() {
     let Some(moto) = testing::moto() else {
@@ -119,24 +138,8 @@ async fn over_tls_too() {
     let Some(moto) = testing::moto() else {
         return;
     };
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
-    let certificate = CertificateDer::from(certified.cert.der().to_vec());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
-    let server =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![certificate.clone()], key)
-            .expect("a server configuration");
-    let (address, accepted) = counting_forwarder(
-        moto_address(&moto),
-        Some(TlsAcceptor::from(Arc::new(server))),
-    )
-    .await;
+    let (certificate, acceptor) = self_signed_for_localhost();
+    let (address, accepted) = counting_forwarder(moto_address(&moto), Some(acceptor)).await;
     let mut roots = RootCertStore::empty();
     roots.add(certificate).expect("the test's root");
     first_request_reuses_the_preopened_connection(
@@ -154,25 +157,8 @@ async fn a_certificate_the_roots_do_not_trust_is_refused() {
     let Some(moto) = testing::moto() else {
         return;
     };
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
-    let server =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(certified.cert.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                    certified.signing_key.serialize_der(),
-                )),
-            )
-            .expect("a server configuration");
-    let (address, _) = counting_forwarder(
-        moto_address(&moto),
-        Some(TlsAcceptor::from(Arc::new(server))),
-    )
-    .await;
+    let (_, acceptor) = self_signed_for_localhost();
+    let (address, _) = counting_forwarder(moto_address(&moto), Some(acceptor)).await;
     let http = AwsHttpClient::new();
     let sdk = config(&http, format!("https://localhost:{}", address.port()));
     preopen(&http, &sdk, &[Backend::Metadata]).await;
