@@ -114,7 +114,7 @@ impl Functions {
         let authorizer = authorizer::Deps::new(sdk("authorizer")?, authorizer_settings);
         let mut handlers = HashMap::new();
         for route in levered::routes() {
-            let deps = LeveredDeps::new(sdk(route.binary)?, &store);
+            let deps = LeveredDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
             handlers.insert(route.binary, bind(deps, route));
         }
         for route in lightdash::routes() {
@@ -126,7 +126,7 @@ impl Functions {
             handlers.insert(route.binary, bind(deps, route));
         }
         for route in credible::routes() {
-            let deps = CredibleDeps::new(sdk(route.binary)?, &store);
+            let deps = CredibleDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
             handlers.insert(route.binary, bind(deps, route));
         }
         Ok(Functions {
