@@ -163,7 +163,7 @@ pub(crate) fn create(
     let reader = Reader::new();
     let document = reader
         .object(body)
-        .and_then(|body| connection(&body, Some(&path.name)));
+        .and_then(|body| connection(&body, Some(path.name.as_str())));
     reader.finish(document.map(|document| NewCredential {
         document,
         attributes: path.clone(),
@@ -217,7 +217,7 @@ pub(crate) fn update(
             stored: Some(&stored.settings),
         };
         match stored.provider {
-            Provider::Duckdb => duckdb(&sub, Some(name), stored.settings.get(ATTACHED)),
+            Provider::Duckdb => duckdb(&sub, Some(name.as_str()), stored.settings.get(ATTACHED)),
             provider => top_level(&fields, provider),
         }
     });
@@ -613,15 +613,18 @@ fn duckdb(sub: &Object<'_>, name: Option<&str>, stored: Option<&Value>) -> Optio
     if databases.is_empty() {
         sub.problem(ATTACHED_DATABASES, Problem::Empty);
     }
-    let stored: &[Value] = stored.and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let stored: &[Value] = stored
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
     let mut items = Vec::new();
     for item in databases.items() {
         let Some(database) = item.object().required() else {
             continue;
         };
-        let attached_name = database.field("name").text(attached_name).required();
-        if let Some(attached) = &attached_name {
+        let named = database.field("name").text(attached_name).required();
+        if let Some(attached) = &named {
             if Some(attached.as_str()) == name {
                 database.problem(
                     "name",
@@ -652,15 +655,12 @@ fn duckdb(sub: &Object<'_>, name: Option<&str>, stored: Option<&Value>) -> Optio
             .iter()
             .filter_map(Value::as_object)
             .find(|s| {
-                s.get("name").and_then(Value::as_str) == attached_name.as_deref()
+                s.get("name").and_then(Value::as_str) == named.as_deref()
                     && s.get("engine").and_then(Value::as_str) == Some(provider.as_str())
             });
         let object = match counterpart {
             Some(_) => database.field(spec.field).object().optional(),
             None => database.field(spec.field).object().required(),
-        };
-        let Some(attached_name) = attached_name else {
-            continue;
         };
         if counterpart.is_none() && object.is_none() {
             continue;
@@ -670,17 +670,21 @@ fn duckdb(sub: &Object<'_>, name: Option<&str>, stored: Option<&Value>) -> Optio
             spec,
             stored: counterpart,
         };
-        let mut node = vec![
-            ("name".to_owned(), Node::Value(attached_name.into())),
-            ("engine".to_owned(), Node::Value(provider.as_str().into())),
-        ];
-        node.extend(match provider {
+        let connection = match provider {
             Provider::Postgres => postgres(&fields).fields(),
             Provider::Bigquery => bigquery(&fields, true).fields(),
             Provider::Snowflake => snowflake(&fields).fields(),
             Provider::S3 => s3(&fields).fields(),
             _ => gcs(&fields).fields(),
-        });
+        };
+        let Some(named) = named else {
+            continue;
+        };
+        let mut node = vec![
+            ("name".to_owned(), Node::Value(named.into())),
+            ("engine".to_owned(), Node::Value(provider.as_str().into())),
+        ];
+        node.extend(connection);
         items.push(Node::Object(node));
     }
     let mut document = Document::new(Provider::Duckdb);

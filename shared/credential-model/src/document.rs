@@ -298,7 +298,10 @@ fn keep(node: &mut Node, stored: Option<&RawValue>) -> bool {
             let mut index = 0;
             items.retain_mut(|item| {
                 let counterpart = match item.name() {
-                    Some(name) => stored.iter().copied().find(|s| stored_name(s) == Some(name)),
+                    Some(name) => stored
+                        .iter()
+                        .copied()
+                        .find(|s| stored_name(s).as_deref() == Some(name)),
                     None => stored.get(index).copied(),
                 };
                 index += 1;
