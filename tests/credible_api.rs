@@ -225,39 +225,43 @@ fn every_case(secret: &str) -> Vec<Case> {
         ),
     ];
     for (label, kind, sub, body, shown) in attached_cases {
-        let (secret_at, setting, secret_field, wrap): (&'static [&'static str], _, _, fn(&str) -> Value) =
-            match kind.as_str() {
-                "bigquery" => (
-                    &["attached", "0", "keyfile", "private_key"],
-                    ("defaultProjectId", "billing".into()),
-                    "serviceAccountKeyJson",
-                    key_file,
-                ),
-                "snowflake" => (
-                    &["attached", "0", "password"],
-                    ("warehouse", "W2".into()),
-                    "password",
-                    text,
-                ),
-                "postgres" => (
-                    &["attached", "0", "password"],
-                    ("userName", "etl".into()),
-                    "password",
-                    text,
-                ),
-                "gcs" => (
-                    &["attached", "0", "secret_access_key"],
-                    ("keyId", "GOOG1EOTHERHMACKEYID00".into()),
-                    "secret",
-                    text,
-                ),
-                _ => (
-                    &["attached", "0", "secret_access_key"],
-                    ("region", "us-east-2".into()),
-                    "secretAccessKey",
-                    text,
-                ),
-            };
+        let (secret_at, setting, secret_field, wrap): (
+            &'static [&'static str],
+            _,
+            _,
+            fn(&str) -> Value,
+        ) = match kind.as_str() {
+            "bigquery" => (
+                &["attached", "0", "keyfile", "private_key"],
+                ("defaultProjectId", "billing".into()),
+                "serviceAccountKeyJson",
+                key_file,
+            ),
+            "snowflake" => (
+                &["attached", "0", "password"],
+                ("warehouse", "W2".into()),
+                "password",
+                text,
+            ),
+            "postgres" => (
+                &["attached", "0", "password"],
+                ("userName", "etl".into()),
+                "password",
+                text,
+            ),
+            "gcs" => (
+                &["attached", "0", "secret_access_key"],
+                ("keyId", "GOOG1EOTHERHMACKEYID00".into()),
+                "secret",
+                text,
+            ),
+            _ => (
+                &["attached", "0", "secret_access_key"],
+                ("region", "us-east-2".into()),
+                "secretAccessKey",
+                text,
+            ),
+        };
         cases.push(Case {
             label,
             body: json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
@@ -311,10 +315,11 @@ impl Case {
 }
 
 fn at<'a>(document: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(document, |value, step| match step.parse::<usize>() {
-        Ok(index) => &value[index],
-        Err(_) => &value[*step],
-    })
+    path.iter()
+        .fold(document, |value, step| match step.parse::<usize>() {
+            Ok(index) => &value[index],
+            Err(_) => &value[*step],
+        })
 }
 
 /// The secret text stored at the case's place, for the value `secret` was sent as.
@@ -367,7 +372,10 @@ async fn every_type_and_attached_type_lives_through_create_get_list_patch_delete
         assert_eq!(shown["type"], case.kind(), "{label}");
         assert_ne!(shown["attributes"]["dialectName"], "oracle", "{label}");
         assert_eq!(shown[case.field()], case.shown, "{label}: {shown}");
-        assert!(!reply.text.contains(&secret), "{label}: a read shows the secret");
+        assert!(
+            !reply.text.contains(&secret),
+            "{label}: a read shows the secret"
+        );
         let document = only_document(&api, &org).await;
         assert_eq!(
             at(&document, case.secret_at),
@@ -385,7 +393,10 @@ async fn every_type_and_attached_type_lives_through_create_get_list_patch_delete
         let steps = [
             (json!({*setting: value.clone()}), &secret),
             (json!({case.secret: "********"}), &secret),
-            (json!({case.secret: (case.wrap)(&replacement)}), &replacement),
+            (
+                json!({case.secret: (case.wrap)(&replacement)}),
+                &replacement,
+            ),
         ];
         for (patch, kept) in steps {
             let reply = api
@@ -416,7 +427,10 @@ async fn every_type_and_attached_type_lives_through_create_get_list_patch_delete
         assert!(api.live_secrets(&org).await.is_empty(), "{label}");
         api.assert_secrets_match_metadata(&org, label).await;
     }
-    assert_eq!(api.get(&connections(project), &token).await.json(), json!([]));
+    assert_eq!(
+        api.get(&connections(project), &token).await.json(),
+        json!([])
+    );
     api.assert_never_exposed(&secret).await;
     api.assert_never_exposed(&replacement).await;
 }
@@ -519,16 +533,21 @@ async fn a_taken_name_is_409_and_other_organizations_find_nothing() {
         .post(
             &path,
             &token,
-            &with(&body, "mysqlConnection", json!({"host": "db2", "password": second})),
+            &with(
+                &body,
+                "mysqlConnection",
+                json!({"host": "db2", "password": second}),
+            ),
         )
         .await;
     assert_error(&reply, 409, "already exists");
     let error = reply.json();
     assert_eq!(error["error"], error["message"], "{error}");
     assert_eq!(only_document(&api, &org).await["password"], secret.as_str());
-    api.assert_secrets_match_metadata(&org, "after a duplicate").await;
+    api.assert_secrets_match_metadata(&org, "after a duplicate")
+        .await;
 
-    let other = api.token(&org("other"), "user_1", ALL_SCOPES);
+    let other = api.token(&strongroom_e2e::org("other"), "user_1", ALL_SCOPES);
     assert_error(&api.get(&path, &other).await, 404, "not found");
     assert_eq!(
         api.get(&connections("analytics"), &other).await.json(),
@@ -567,18 +586,31 @@ async fn the_test_routes_check_passwords_against_a_real_postgres() {
     let path = connection("analytics", "warehouse");
     let stored_test = format!("{path}/test");
 
-    let reply = api.post(TEST, &token, &postgres(&password, database.port)).await;
+    let reply = api
+        .post(TEST, &token, &postgres(&password, database.port))
+        .await;
     assert_status(&reply, "ok", "");
     assert_eq!(reply.json()["errorMessage"], "");
     let wrong = canary();
-    let reply = api.post(TEST, &token, &postgres(&wrong, database.port)).await;
-    let message = assert_status(&reply, "failed", "Authentication failed (the warehouse said)");
-    assert!(message.contains("password authentication failed"), "{message}");
+    let reply = api
+        .post(TEST, &token, &postgres(&wrong, database.port))
+        .await;
+    let message = assert_status(
+        &reply,
+        "failed",
+        "Authentication failed (the warehouse said)",
+    );
+    assert!(
+        message.contains("password authentication failed"),
+        "{message}"
+    );
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let reply = api.post(TEST, &token, &postgres(&password, closed_port)).await;
+    let reply = api
+        .post(TEST, &token, &postgres(&password, closed_port))
+        .await;
     assert_status(&reply, "failed", "");
     let mysql = json!({"type": "mysql", "mysqlConnection": {"host": "127.0.0.1",
         "port": closed_port, "database": "shop", "user": "app", "password": password}});
@@ -587,7 +619,9 @@ async fn the_test_routes_check_passwords_against_a_real_postgres() {
     assert!(api.live_secrets(&org).await.is_empty());
 
     // The stored connection, tested with the secret it holds.
-    let reply = api.post(&path, &token, &postgres(&password, database.port)).await;
+    let reply = api
+        .post(&path, &token, &postgres(&password, database.port))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_status(&api.get(&stored_test, &token).await, "ok", "");
     let patch = json!({"postgresConnection": {"password": wrong}});
@@ -636,99 +670,178 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     };
     let key = json!({"accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretAccessKey": secret});
     let cases = [
-        (json!({"postgresConnection": {"host": "db"}}), "type is required"),
-        (json!({"type": "oracle"}), "type must be one of: postgres, bigquery"),
-        (json!({"type": "postgres"}), "postgresConnection is required"),
-        (json!({"type": "postgres", "postgresConnection": []}), "postgresConnection must be an object"),
-        (json!({"type": "postgres", "name": "other", "postgresConnection": {"host": "db"}}),
-            "name must match connectionName in the path"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db", "port": 70000,
-            "password": secret}}), "postgresConnection.port must be an integer between 1 and 65535"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db:5432", "password": secret}}),
-            "postgresConnection.host must be a host name"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db", "password": 12}}),
-            "postgresConnection.password must be a string, not a number"),
-        (json!({"type": "postgres", "postgresConnection": {"connectionString": "just text"}}),
-            "postgresConnection.connectionString must be a libpq connection string"),
-        (json!({"type": "mysql", "mysqlConnection": {"password": secret}}),
-            "mysqlConnection.host is required"),
-        (json!({"type": "bigquery", "bigqueryConnection": {"maximumBytesBilled": 1000}}),
-            "bigqueryConnection.maximumBytesBilled must be a string, not a number"),
-        (json!({"type": "bigquery", "bigqueryConnection": {"queryTimeoutMilliseconds": 60000}}),
-            "bigqueryConnection.queryTimeoutMilliseconds must be a string, not a number"),
-        (json!({"type": "bigquery", "bigqueryConnection": {"serviceAccountKeyJson": secret}}),
-            "bigqueryConnection.serviceAccountKeyJson must be a service-account key file"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
-            "password": secret}}), "snowflakeConnection.warehouse is required"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
-            "warehouse": "w"}}), "snowflakeConnection.password is required unless privateKey is sent"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
-            "warehouse": "w", "privateKey": secret}}), "snowflakeConnection.privateKey must be a PEM private key"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+        (
+            json!({"postgresConnection": {"host": "db"}}),
+            "type is required",
+        ),
+        (
+            json!({"type": "oracle"}),
+            "type must be one of: postgres, bigquery",
+        ),
+        (
+            json!({"type": "postgres"}),
+            "postgresConnection is required",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": []}),
+            "postgresConnection must be an object",
+        ),
+        (
+            json!({"type": "postgres", "name": "other", "postgresConnection": {"host": "db"}}),
+            "name must match connectionName in the path",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db", "port": 70000,
+            "password": secret}}),
+            "postgresConnection.port must be an integer between 1 and 65535",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db:5432", "password": secret}}),
+            "postgresConnection.host must be a host name",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db", "password": 12}}),
+            "postgresConnection.password must be a string, not a number",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"connectionString": "just text"}}),
+            "postgresConnection.connectionString must be a libpq connection string",
+        ),
+        (
+            json!({"type": "mysql", "mysqlConnection": {"password": secret}}),
+            "mysqlConnection.host is required",
+        ),
+        (
+            json!({"type": "bigquery", "bigqueryConnection": {"maximumBytesBilled": 1000}}),
+            "bigqueryConnection.maximumBytesBilled must be a string, not a number",
+        ),
+        (
+            json!({"type": "bigquery", "bigqueryConnection": {"queryTimeoutMilliseconds": 60000}}),
+            "bigqueryConnection.queryTimeoutMilliseconds must be a string, not a number",
+        ),
+        (
+            json!({"type": "bigquery", "bigqueryConnection": {"serviceAccountKeyJson": secret}}),
+            "bigqueryConnection.serviceAccountKeyJson must be a service-account key file",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+            "password": secret}}),
+            "snowflakeConnection.warehouse is required",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+            "warehouse": "w"}}),
+            "snowflakeConnection.password is required unless privateKey is sent",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+            "warehouse": "w", "privateKey": secret}}),
+            "snowflakeConnection.privateKey must be a PEM private key",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
             "warehouse": "w", "password": secret, "responseTimeoutMilliseconds": "30000"}}),
-            "snowflakeConnection.responseTimeoutMilliseconds must be an integer"),
-        (json!({"type": "trino", "trinoConnection": {"server": "trino.internal:8080"}}),
-            "trinoConnection.server must be a URL starting with http:// or https://"),
-        (json!({"type": "trino", "trinoConnection": {"server": "https://t", "port": "8080"}}),
-            "trinoConnection.port must be an integer between 1 and 65535"),
-        (json!({"type": "motherduck", "motherduckConnection": {"database": "d"}}),
-            "motherduckConnection.accessToken is required"),
-        (json!({"type": "duckdb", "duckdbConnection": {}}),
-            "duckdbConnection.attachedDatabases is required"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": []}}),
-            "duckdbConnection.attachedDatabases must not be empty"),
-        (s3(with(&key, "region", 7.into())),
-            "duckdbConnection.attachedDatabases.0.s3Connection.region must be a string, not a number"),
-        (s3(with(&key, "endpoint", "minio:9000".into())),
-            "duckdbConnection.attachedDatabases.0.s3Connection.endpoint must be a URL"),
-        (s3(json!({"accessKeyId": "AKIAIOSFODNN7EXAMPLE"})),
-            "duckdbConnection.attachedDatabases.0.s3Connection.secretAccessKey is required"),
-        (s3(json!({"secretAccessKey": secret})),
-            "duckdbConnection.attachedDatabases.0.s3Connection.accessKeyId is required"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "snowflakeConnection.responseTimeoutMilliseconds must be an integer",
+        ),
+        (
+            json!({"type": "trino", "trinoConnection": {"server": "trino.internal:8080"}}),
+            "trinoConnection.server must be a URL starting with http:// or https://",
+        ),
+        (
+            json!({"type": "trino", "trinoConnection": {"server": "https://t", "port": "8080"}}),
+            "trinoConnection.port must be an integer between 1 and 65535",
+        ),
+        (
+            json!({"type": "motherduck", "motherduckConnection": {"database": "d"}}),
+            "motherduckConnection.accessToken is required",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {}}),
+            "duckdbConnection.attachedDatabases is required",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": []}}),
+            "duckdbConnection.attachedDatabases must not be empty",
+        ),
+        (
+            s3(with(&key, "region", 7.into())),
+            "duckdbConnection.attachedDatabases.0.s3Connection.region must be a string, not a number",
+        ),
+        (
+            s3(with(&key, "endpoint", "minio:9000".into())),
+            "duckdbConnection.attachedDatabases.0.s3Connection.endpoint must be a URL",
+        ),
+        (
+            s3(json!({"accessKeyId": "AKIAIOSFODNN7EXAMPLE"})),
+            "duckdbConnection.attachedDatabases.0.s3Connection.secretAccessKey is required",
+        ),
+        (
+            s3(json!({"secretAccessKey": secret})),
+            "duckdbConnection.attachedDatabases.0.s3Connection.accessKeyId is required",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "g", "type": "gcs", "gcsConnection": {"keyId": "GOOG1EEXAMPLEHMACKEYID"}}]}}),
-            "duckdbConnection.attachedDatabases.0.gcsConnection.secret is required"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.0.gcsConnection.secret is required",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "b", "type": "bigquery", "bigqueryConnection": {
                 "serviceAccountKeyJson": "{\"type\": \"authorized_user\"}"}}]}}),
-            "duckdbConnection.attachedDatabases.0.bigqueryConnection.serviceAccountKeyJson must be a service-account key file"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.0.bigqueryConnection.serviceAccountKeyJson must be a service-account key file",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "9lives", "type": "s3", "s3Connection": key}]}}),
-            "duckdbConnection.attachedDatabases.0.name must be a letter or '_'"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.0.name must be a letter or '_'",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "warehouse", "type": "s3", "s3Connection": key}]}}),
-            "duckdbConnection.attachedDatabases.0.name must differ from the connection's name"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.0.name must differ from the connection's name",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "a", "type": "s3", "s3Connection": key},
             {"name": "a", "type": "s3", "s3Connection": key}]}}),
-            "duckdbConnection.attachedDatabases.1.name must be unique among attachedDatabases"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.1.name must be unique among attachedDatabases",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "a", "type": "mysql"}]}}),
-            "duckdbConnection.attachedDatabases.0.type must be one of: bigquery, snowflake, postgres, gcs, s3"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
+            "duckdbConnection.attachedDatabases.0.type must be one of: bigquery, snowflake, postgres, gcs, s3",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": [
             {"name": "a", "type": "s3"}]}}),
-            "duckdbConnection.attachedDatabases.0.s3Connection is required"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db"},
+            "duckdbConnection.attachedDatabases.0.s3Connection is required",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db"},
             "mysqlConnection": {"host": "db", "password": secret}}),
-            "mysqlConnection does not match the connection's type"),
+            "mysqlConnection does not match the connection's type",
+        ),
     ];
     for (body, expected) in &cases {
         let reply = api.post(&path, &token, body).await;
         assert_error(&reply, 400, expected);
         // The unsaved test answers the same problem as a failed test (its name is its own).
-        let typed = body.get("type").and_then(Value::as_str).is_some_and(|t| t != "oracle");
+        let typed = body
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t != "oracle");
         if typed && !expected.contains("name must") {
             assert_status(&api.post(TEST, &token, body).await, "failed", expected);
         }
     }
     let duckdb = s3(key.clone());
-    let reply = api.post(&connection("analytics", "duckdb"), &token, &duckdb).await;
+    let reply = api
+        .post(&connection("analytics", "duckdb"), &token, &duckdb)
+        .await;
     assert_error(&reply, 400, "connectionName must not be duckdb");
     for bad in ["has space", "dots.dots", &"x".repeat(101)] {
         let encoded = bad.replace(' ', "%20");
-        let reply = api
-            .post(&connection(&encoded, "ok"), &token, &duckdb)
-            .await;
+        let reply = api.post(&connection(&encoded, "ok"), &token, &duckdb).await;
         assert_error(&reply, 400, "projectName must");
         let reply = api.get(&connection("ok", &encoded), &token).await;
         assert_error(&reply, 400, "connectionName must");
@@ -763,7 +876,11 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         (json!({"type": "oracle"}), "type must be one of"),
         (json!({"type": 1}), "type must be one of"),
     ] {
-        assert_error(&api.post(TEST, &token, &not_a_connection).await, 400, expected);
+        assert_error(
+            &api.post(TEST, &token, &not_a_connection).await,
+            400,
+            expected,
+        );
     }
     assert_eq!(api.item_count().await, 0, "nothing written");
     assert!(api.live_secrets(&org).await.is_empty(), "no secret written");
@@ -775,13 +892,27 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     let before = only_document(&api, &org).await;
     let shown = api.get(&path, &token).await.json();
     let patches = [
-        (json!({"postgresConnection": {"port": "5433", "password": "new-secret"}}),
-            "postgresConnection.port must be an integer"),
-        (json!({"postgresConnection": {"host": "https://db"}}), "postgresConnection.host must be a host name"),
-        (json!({"mysqlConnection": {"host": "db"}}), "mysqlConnection does not match the connection's type"),
+        (
+            json!({"postgresConnection": {"port": "5433", "password": "new-secret"}}),
+            "postgresConnection.port must be an integer",
+        ),
+        (
+            json!({"postgresConnection": {"host": "https://db"}}),
+            "postgresConnection.host must be a host name",
+        ),
+        (
+            json!({"mysqlConnection": {"host": "db"}}),
+            "mysqlConnection does not match the connection's type",
+        ),
         (json!({"type": "mysql"}), "type cannot be changed"),
-        (json!({"name": "renamed"}), "name must match connectionName in the path"),
-        (json!({"postgresConnection": {"password": ""}}), "postgresConnection.password must not be empty"),
+        (
+            json!({"name": "renamed"}),
+            "name must match connectionName in the path",
+        ),
+        (
+            json!({"postgresConnection": {"password": ""}}),
+            "postgresConnection.password must not be empty",
+        ),
         (json!([]), "body must be an object"),
     ];
     for (patch, expected) in &patches {
@@ -801,18 +932,31 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_credible_shape() {
     let org = org("auth");
     let path = connection("analytics", &format!("c_{}", unique_suffix()));
     let body = json!({"type": "motherduck", "motherduckConnection": {"accessToken": canary()}});
-    let reply = api.send(Method::GET, &path, Some("not-a-jwt"), Body::None).await;
+    let reply = api
+        .send(Method::GET, &path, Some("not-a-jwt"), Body::None)
+        .await;
     assert_error(&reply, 401, "Unauthorized");
     let expired = api.token_for(&org, "user_1", ALL_SCOPES, -60);
     assert_error(&api.post(TEST, &expired, &body).await, 401, "Unauthorized");
     let reply = api.send(Method::GET, &path, None, Body::None).await;
-    assert_eq!(reply.status, 401, "API Gateway refuses a request without a token");
+    assert_eq!(
+        reply.status, 401,
+        "API Gateway refuses a request without a token"
+    );
 
     let reader = api.token(&org, "user_1", &[Scope::Read]);
     let writer = api.token(&org, "user_1", &[Scope::Write]);
-    assert_error(&api.post(&path, &reader, &body).await, 403, "credentials:write");
+    assert_error(
+        &api.post(&path, &reader, &body).await,
+        403,
+        "credentials:write",
+    );
     assert_error(&api.get(&path, &writer).await, 403, "credentials:read");
-    assert_error(&api.post(TEST, &writer, &body).await, 403, "credentials:read");
+    assert_error(
+        &api.post(TEST, &writer, &body).await,
+        403,
+        "credentials:read",
+    );
     assert_eq!(api.post(&path, &writer, &body).await.status, 201);
     assert_eq!(api.get(&path, &reader).await.status, 200);
     assert_status(&api.post(TEST, &reader, &body).await, "failed", "");

@@ -22,9 +22,7 @@ use credential_model::ports::{
     Backend, ConnectionTester as Tester, CredentialRepository as Repository, SecretVault as Vault,
 };
 use credential_model::validation::{FieldErrors, Problem, identifier};
-use credential_model::{
-    Attributes, CredentialKind, CredentialRecord, Error, RecordKey,
-};
+use credential_model::{Attributes, CredentialKind, CredentialRecord, Error, RecordKey};
 use lambda_http::RequestExt;
 use serde::{Deserialize, Serialize};
 use strongroom_aws::config::ConfigError;

@@ -367,9 +367,12 @@ impl<'a> Fields<'_, 'a> {
     }
 
     fn text(&self, name: &str, rule: Rule, required: bool) -> Option<String> {
-        self.setting(name, required, |field| field.text(rule), |v| {
-            v.as_str().map(str::to_owned)
-        })
+        self.setting(
+            name,
+            required,
+            |field| field.text(rule),
+            |v| v.as_str().map(str::to_owned),
+        )
     }
 
     fn port(&self, name: &str) -> Option<u16> {
@@ -651,13 +654,10 @@ fn duckdb(sub: &Object<'_>, name: Option<&str>, stored: Option<&Value>) -> Optio
         };
         only_sub_object(&database, spec, &ATTACHED_SUB_OBJECTS);
         // The stored database of the same name and type, whose settings and secrets stay.
-        let counterpart = stored
-            .iter()
-            .filter_map(Value::as_object)
-            .find(|s| {
-                s.get("name").and_then(Value::as_str) == named.as_deref()
-                    && s.get("engine").and_then(Value::as_str) == Some(provider.as_str())
-            });
+        let counterpart = stored.iter().filter_map(Value::as_object).find(|s| {
+            s.get("name").and_then(Value::as_str) == named.as_deref()
+                && s.get("engine").and_then(Value::as_str) == Some(provider.as_str())
+        });
         let object = match counterpart {
             Some(_) => database.field(spec.field).object().optional(),
             None => database.field(spec.field).object().required(),

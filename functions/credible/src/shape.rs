@@ -29,7 +29,10 @@ pub(crate) fn connection(record: &CredentialRecord<ProjectConnection>) -> Value 
     shown.insert("type".into(), record.provider.as_str().into());
     shown.insert("attributes".into(), attributes(record.provider));
     if let Some(spec) = sub_object(record.provider) {
-        shown.insert(spec.field.into(), settings(record.provider, &record.settings));
+        shown.insert(
+            spec.field.into(),
+            settings(record.provider, &record.settings),
+        );
     }
     Value::Object(shown)
 }
@@ -77,7 +80,10 @@ fn settings(provider: Provider, stored: &Map<String, Value>) -> Value {
 /// An `AttachedDatabase` from its stored settings (`name`, `engine` and the engine's own).
 fn attached_database(stored: &Map<String, Value>) -> Value {
     let mut shown = Map::new();
-    shown.insert("name".into(), stored.get("name").cloned().unwrap_or_default());
+    shown.insert(
+        "name".into(),
+        stored.get("name").cloned().unwrap_or_default(),
+    );
     let provider = stored
         .get("engine")
         .and_then(Value::as_str)
@@ -154,7 +160,13 @@ mod tests {
         let org = OrgId::parse("org_a").expect("org");
         let key = RecordKey::named(org, ProjectConnection::KIND, "analytics", "lake");
         let settings = settings.as_object().cloned().unwrap_or_default();
-        testing::record(key, CredentialId::generate(), provider, settings, attributes)
+        testing::record(
+            key,
+            CredentialId::generate(),
+            provider,
+            settings,
+            attributes,
+        )
     }
 
     #[test]

@@ -118,7 +118,10 @@ async fn given_the_fixtures_when_run_in_order_then_the_connection_lives_and_dies
         "analytics"
     );
     let document = stored_document(&deps).await;
-    assert_eq!(document["password"], "fixture-password", "the placeholder kept it");
+    assert_eq!(
+        document["password"], "fixture-password",
+        "the placeholder kept it"
+    );
     assert_eq!(document["dbname"], "analytics");
 
     let response = call("credible-delete-connection", &deps, fixture(DELETE)).await;
@@ -134,7 +137,12 @@ async fn given_the_fixtures_when_run_in_order_then_the_connection_lives_and_dies
     assert_error(&response, 404, "not found");
     let response = call("credible-update-connection", &deps, fixture(UPDATE)).await;
     assert_error(&response, 404, "not found");
-    let response = call("credible-test-stored-connection", &deps, fixture(TEST_STORED)).await;
+    let response = call(
+        "credible-test-stored-connection",
+        &deps,
+        fixture(TEST_STORED),
+    )
+    .await;
     assert_error(&response, 404, "not found");
 }
 
@@ -150,7 +158,11 @@ async fn given_a_taken_name_then_409_with_error_and_the_first_connection_stays()
     assert_error(&response, 409, "already exists");
     let error = body(&response);
     assert_eq!(error["error"], error["message"]);
-    assert_eq!(deps.credentials.vault().live_secrets().len(), 1, "no orphan");
+    assert_eq!(
+        deps.credentials.vault().live_secrets().len(),
+        1,
+        "no orphan"
+    );
     assert_eq!(stored_document(&deps).await["password"], "fixture-password");
 }
 
@@ -225,7 +237,11 @@ async fn given_bad_input_then_400_naming_the_field_and_nothing_written() {
         sent["postgresConnection"]["host"] = "https://db".into();
     });
     let response = call("credible-update-connection", &deps, bad_update).await;
-    assert_error(&response, 400, "postgresConnection.host must be a host name");
+    assert_error(
+        &response,
+        400,
+        "postgresConnection.host must be a host name",
+    );
     let response = call("credible-get-connection", &deps, fixture(GET)).await;
     assert_eq!(
         body(&response)["postgresConnection"]["databaseName"],

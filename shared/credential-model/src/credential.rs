@@ -283,8 +283,16 @@ mod tests {
         let kind = CredentialKind::ProjectConnection;
         let named = RecordKey::named(org, kind, "analytics", "warehouse");
         assert_eq!(named.slot, "project-connection#analytics#warehouse");
-        assert!(named.slot.starts_with(&RecordKey::group_prefix(kind, "analytics")));
-        assert!(!named.slot.starts_with(&RecordKey::group_prefix(kind, "analytic")));
+        assert!(
+            named
+                .slot
+                .starts_with(&RecordKey::group_prefix(kind, "analytics"))
+        );
+        assert!(
+            !named
+                .slot
+                .starts_with(&RecordKey::group_prefix(kind, "analytic"))
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ fn every_type_is_stored_under_the_documents_names() {
         "maximumBytesBilled": "1000000000000", "queryTimeoutMilliseconds": "60000",
         "serviceAccountKeyJson": "{\"type\": \"service_account\", \"n\": 1.10}"}}))
     .expect("valid");
-    assert_eq!(document["keyfile"], json!({"type": "service_account", "n": 1.10}));
+    assert_eq!(
+        document["keyfile"],
+        json!({"type": "service_account", "n": 1.10})
+    );
     assert_eq!(
         settings,
         json!({"project_id": "p", "billing_project_id": "b", "location": "EU",
@@ -133,7 +136,10 @@ fn duckdb_attaches_each_type_with_its_own_secrets() {
     .expect("valid");
     let attached = &document["attached"];
     assert_eq!(attached[0]["engine"], "bigquery");
-    assert_eq!(attached[0]["keyfile"]["client_email"], "bq@p.iam.gserviceaccount.com");
+    assert_eq!(
+        attached[0]["keyfile"]["client_email"],
+        "bq@p.iam.gserviceaccount.com"
+    );
     assert_eq!(attached[1]["password"], "sf-pw");
     assert_eq!(attached[2]["password"], "pg-pw");
     assert_eq!(
@@ -148,14 +154,22 @@ fn duckdb_attaches_each_type_with_its_own_secrets() {
             "secret_access_key": "s3-secret", "session_token": "s3-token"})
     );
     let shown = settings.to_string();
-    for secret in ["sf-pw", "pg-pw", "gcs-secret", "s3-secret", "s3-token", "PRIVATE KEY"] {
+    for secret in [
+        "sf-pw",
+        "pg-pw",
+        "gcs-secret",
+        "s3-secret",
+        "s3-token",
+        "PRIVATE KEY",
+    ] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
 
 #[test]
 fn every_problem_is_named_by_its_nested_path() {
-    let errors = refused(json!({"name": "other", "type": "duckdb", "duckdbConnection": {
+    let errors = refused(
+        json!({"name": "other", "type": "duckdb", "duckdbConnection": {
         "attachedDatabases": [
             {"name": "1bad", "type": "s3", "s3Connection": {"accessKeyId": "AKIAIOSFODNN7EXAMPLE",
                 "secretAccessKey": "s", "region": 7}},
@@ -163,7 +177,8 @@ fn every_problem_is_named_by_its_nested_path() {
                 "s3Connection": {}},
             {"name": "bq", "type": "bigquery", "bigqueryConnection": {
                 "serviceAccountKeyJson": "{\"type\": \"user\"}"}},
-            {"name": "x", "type": "oracle"}]}}));
+            {"name": "x", "type": "oracle"}]}}),
+    );
     assert_eq!(
         errors,
         [
@@ -182,37 +197,70 @@ fn every_problem_is_named_by_its_nested_path() {
 #[test]
 fn each_type_requires_what_it_needs() {
     let cases = [
-        (json!({"type": "postgres", "postgresConnection": {}}), "postgresConnection.host is required"),
-        (json!({"type": "mysql", "mysqlConnection": {"port": "3306", "host": "db"}}),
-            "mysqlConnection.port must be an integer between 1 and 65535"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
-            "warehouse": "w"}}), "snowflakeConnection.password is required unless privateKey is sent"),
-        (json!({"type": "trino", "trinoConnection": {"server": "trino.internal"}}),
-            "trinoConnection.server must be a URL starting with http:// or https://"),
-        (json!({"type": "motherduck", "motherduckConnection": {}}),
-            "motherduckConnection.accessToken is required"),
-        (json!({"type": "bigquery", "bigqueryConnection": {"maximumBytesBilled": 100}}),
-            "bigqueryConnection.maximumBytesBilled must be a string, not a number"),
-        (json!({"type": "bigquery", "bigqueryConnection": {"queryTimeoutMilliseconds": "soon"}}),
-            "bigqueryConnection.queryTimeoutMilliseconds must be a whole number of digits, in a string"),
-        (json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+        (
+            json!({"type": "postgres", "postgresConnection": {}}),
+            "postgresConnection.host is required",
+        ),
+        (
+            json!({"type": "mysql", "mysqlConnection": {"port": "3306", "host": "db"}}),
+            "mysqlConnection.port must be an integer between 1 and 65535",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
+            "warehouse": "w"}}),
+            "snowflakeConnection.password is required unless privateKey is sent",
+        ),
+        (
+            json!({"type": "trino", "trinoConnection": {"server": "trino.internal"}}),
+            "trinoConnection.server must be a URL starting with http:// or https://",
+        ),
+        (
+            json!({"type": "motherduck", "motherduckConnection": {}}),
+            "motherduckConnection.accessToken is required",
+        ),
+        (
+            json!({"type": "bigquery", "bigqueryConnection": {"maximumBytesBilled": 100}}),
+            "bigqueryConnection.maximumBytesBilled must be a string, not a number",
+        ),
+        (
+            json!({"type": "bigquery", "bigqueryConnection": {"queryTimeoutMilliseconds": "soon"}}),
+            "bigqueryConnection.queryTimeoutMilliseconds must be a whole number of digits, in a string",
+        ),
+        (
+            json!({"type": "snowflake", "snowflakeConnection": {"account": "a", "username": "u",
             "warehouse": "w", "password": "p", "responseTimeoutMilliseconds": "30"}}),
-            "snowflakeConnection.responseTimeoutMilliseconds must be an integer between 0 and 2147483647"),
-        (json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": []}}),
-            "duckdbConnection.attachedDatabases must not be empty"),
-        (json!({"type": "postgres"}), "postgresConnection is required"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db"},
-            "mysqlConnection": {"host": "db"}}), "mysqlConnection does not match the connection's type"),
-        (json!({"type": "redshift"}),
-            "type must be one of: postgres, bigquery, snowflake, trino, mysql, duckdb, motherduck"),
-        (json!({"type": "postgres", "postgresConnection": {"host": "db", "password": "********"}}),
-            "postgresConnection.password must be the secret itself, not a redaction placeholder"),
+            "snowflakeConnection.responseTimeoutMilliseconds must be an integer between 0 and 2147483647",
+        ),
+        (
+            json!({"type": "duckdb", "duckdbConnection": {"attachedDatabases": []}}),
+            "duckdbConnection.attachedDatabases must not be empty",
+        ),
+        (
+            json!({"type": "postgres"}),
+            "postgresConnection is required",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db"},
+            "mysqlConnection": {"host": "db"}}),
+            "mysqlConnection does not match the connection's type",
+        ),
+        (
+            json!({"type": "redshift"}),
+            "type must be one of: postgres, bigquery, snowflake, trino, mysql, duckdb, motherduck",
+        ),
+        (
+            json!({"type": "postgres", "postgresConnection": {"host": "db", "password": "********"}}),
+            "postgresConnection.password must be the secret itself, not a redaction placeholder",
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(refused(body.clone()), [expected], "{body}");
     }
-    assert!(created(json!({"type": "postgres", "postgresConnection": {
-        "connectionString": "postgresql://u:pw@db/a"}})).is_ok());
+    assert!(
+        created(json!({"type": "postgres", "postgresConnection": {
+        "connectionString": "postgresql://u:pw@db/a"}}))
+        .is_ok()
+    );
 }
 
 #[test]
@@ -309,7 +357,10 @@ fn a_body_that_is_not_a_connection_is_told_apart_from_a_bad_one() {
         assert!(with_body(&body, connection_type).is_err(), "{body}");
     }
     let bad = json!({"type": "postgres", "postgresConnection": {"port": 0}});
-    assert_eq!(with_body(&bad, connection_type).ok(), Some(Provider::Postgres));
+    assert_eq!(
+        with_body(&bad, connection_type).ok(),
+        Some(Provider::Postgres)
+    );
     let errors = with_body(&bad, |body| unsaved(body).map(|_| ())).expect_err("refused");
     assert_eq!(
         errors.to_string(),
