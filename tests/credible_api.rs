@@ -846,6 +846,40 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         let reply = api.get(&connection("ok", &encoded), &token).await;
         assert_error(&reply, 400, "connectionName must");
     }
+    // Every route names the path parameter at fault.
+    let bad = "no%20spaces";
+    let empty = json!({});
+    let routes = [
+        (Method::GET, connections(bad), "projectName", Body::None),
+        (
+            Method::GET,
+            connection("ok", bad),
+            "connectionName",
+            Body::None,
+        ),
+        (
+            Method::PATCH,
+            connection(bad, "ok"),
+            "projectName",
+            Body::Json(&empty),
+        ),
+        (
+            Method::DELETE,
+            connection("ok", bad),
+            "connectionName",
+            Body::None,
+        ),
+        (
+            Method::GET,
+            format!("{}/test", connection(bad, "ok")),
+            "projectName",
+            Body::None,
+        ),
+    ];
+    for (method, route, field, body) in routes {
+        let reply = api.send(method, &route, Some(&token), body).await;
+        assert_error(&reply, 400, &format!("{field} must be letters, digits"));
+    }
     let reply = api
         .send(
             Method::POST,
