@@ -1003,3 +1003,40 @@ async fn bad_tokens_get_401_and_missing_scopes_403_in_credible_shape() {
     assert_error(&api.delete(&path, &reader).await, 403, "credentials:write");
     assert_eq!(api.delete(&path, &writer).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_dependency_down_answers_503_in_credible_shape_and_logs_no_secret() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("outage");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let secret = canary();
+    let path = connection("analytics", "warehouse");
+    let body = json!({"type": "postgres", "postgresConnection": {"host": "db",
+        "password": secret}});
+    assert_eq!(api.post(&path, &token, &body).await.status, 201);
+    api.break_the_table().await;
+    let patch = json!({"postgresConnection": {"password": secret}});
+    for reply in [
+        api.post(&connection("analytics", "other"), &token, &body)
+            .await,
+        api.get(&connections("analytics"), &token).await,
+        api.get(&path, &token).await,
+        api.send_json(Method::PATCH, &path, &token, &patch).await,
+        api.delete(&path, &token).await,
+        api.get(&format!("{path}/test"), &token).await,
+    ] {
+        assert_error(
+            &reply,
+            503,
+            "the metadata store is temporarily unavailable; retry shortly",
+        );
+    }
+    assert_eq!(
+        api.live_secrets(&org).await.len(),
+        1,
+        "the refused create's secret was discarded"
+    );
+    api.assert_outage_logged_without(&secret);
+}
