@@ -1040,3 +1040,63 @@ async fn a_dependency_down_answers_503_in_credible_shape_and_logs_no_secret() {
     );
     api.assert_outage_logged_without(&secret);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_have_one_winner_and_the_secret_agrees_with_it() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let api = std::sync::Arc::new(api);
+    let org = org("race");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let path = connection("analytics", "warehouse");
+    let body = json!({"type": "postgres", "postgresConnection": {"host": "db",
+        "userName": "u", "password": canary()}});
+    assert_eq!(api.post(&path, &token, &body).await.status, 201);
+    let mut conflicts = 0;
+    let mut passwords = Vec::new();
+    for round in 0..5 {
+        // Each racer sends its own user with its own password, so metadata and secret can be
+        // checked against each other afterwards.
+        let racers: Vec<(String, String)> = (0..6)
+            .map(|n| (format!("user_{round}_{n}"), canary()))
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (user, password) in &racers {
+            let (api, token, path) = (api.clone(), token.clone(), path.clone());
+            let patch = json!({"postgresConnection": {"userName": user, "password": password}});
+            tasks.spawn(async move { api.send_json(Method::PATCH, &path, &token, &patch).await });
+        }
+        let mut winners = 0;
+        for reply in tasks.join_all().await {
+            match reply.status {
+                200 => winners += 1,
+                409 => {
+                    assert_error(&reply, 409, "changed by another request");
+                    conflicts += 1;
+                }
+                other => panic!("round {round}: unexpected {other}: {}", reply.text),
+            }
+        }
+        assert!(winners >= 1, "round {round}: no update won");
+        let shown = api.get(&path, &token).await.json();
+        let user = shown["postgresConnection"]["userName"]
+            .as_str()
+            .expect("a user");
+        let document = only_document(&api, &org).await;
+        let password = &racers.iter().find(|(u, _)| u == user).expect("a racer").1;
+        assert_eq!(
+            document,
+            json!({"engine": "postgres", "host": "db", "username": user, "password": password}),
+            "round {round}: the secret belongs to the metadata that won"
+        );
+        passwords.extend(racers.into_iter().map(|(_, password)| password));
+        if conflicts > 0 {
+            break;
+        }
+    }
+    assert!(conflicts > 0, "the updates never raced");
+    for password in &passwords {
+        api.assert_never_exposed(password).await;
+    }
+}
