@@ -489,9 +489,11 @@ fn service_account_key(value: &str) -> Result<(), Problem> {
 
 /// `postgresConnection`: `host` or a `connectionString`.
 fn postgres(f: &Fields<'_, '_>) -> DatabaseLogin {
-    // Kept on an update, whatever is stored decides; sent, it stands for the host.
+    // A connection string sent stands for the host; so does a kept one, where the stored
+    // connection has no host (it was made with a connection string).
     let connection_string = f.secret("connectionString", connection_string, false);
-    let by_string = f.stored.is_some() || f.sends("connectionString");
+    let by_string =
+        f.sends("connectionString") || (f.stored.is_some() && f.stored("host").is_none());
     DatabaseLogin {
         host: f.text("host", host, !by_string),
         port: f.port("port"),

@@ -298,6 +298,17 @@ fn an_update_merges_field_by_field_and_keeps_secrets() {
         json!({"host": "db", "dbname": "b", "username": "u"})
     );
     assert!(document.needs_stored() && !document.has_new_secrets());
+    let errors = with_body(&json!({"postgresConnection": {"host": null}}), |body| {
+        update(body, &record).map(|_| ())
+    })
+    .expect_err("a connection needs its host");
+    assert_eq!(errors.to_string(), "postgresConnection.host is required");
+    let by_string = stored(Provider::Postgres, json!({"port": 5432}));
+    let change = with_body(&json!({"postgresConnection": {"port": 6432}}), |body| {
+        update(body, &by_string)
+    })
+    .expect("the stored connection string stands for the host");
+    assert!(change.document.is_some());
     let unchanged = with_body(&json!({}), |body| update(body, &record)).expect("valid");
     assert!(unchanged.document.is_none());
     let errors = with_body(
