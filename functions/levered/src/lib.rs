@@ -8,46 +8,25 @@ mod request;
 mod shape;
 pub mod test_connection;
 
-use std::time::Duration;
-
 use credential_model::ports::{
     Backend, ConnectionTester as Tester, CredentialRepository as Repository, SecretVault as Vault,
 };
-use credential_model::{Attributes, CredentialKind, CredentialService, OrgId, RecordKey};
+use credential_model::{Attributes, CredentialKind, OrgId, RecordKey};
 use serde::{Deserialize, Serialize};
 use strongroom_aws::config::ConfigError;
-use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
+use strongroom_aws::{DynamoRepository, SecretsManagerVault};
 use strongroom_connectors::DatabaseTester;
 use strongroom_edge::{Route, route};
 
-/// How long a connection test may take, connect and query together.
-pub const CONNECTION_TEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What the Levered handlers need, built once per sandbox.
-pub struct Deps<R, V, T> {
-    pub credentials: CredentialService<R, V>,
-    pub tester: T,
-}
+/// What the handlers need, built once per sandbox: the credential use cases and a tester.
+pub use strongroom_connectors::{CONNECTION_TEST_TIMEOUT, TestingDeps as Deps};
 
 /// The handlers' dependencies in Lambda.
 pub type AwsDeps = Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
 
-impl AwsDeps {
-    pub fn new(sdk: &SdkConfig, settings: &StoreSettings) -> Self {
-        Deps {
-            credentials: strongroom_aws::store(sdk, settings),
-            tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
-        }
-    }
-
-    /// Reads the configuration the template sets, builds the clients and connects to
-    /// `backends`.
-    pub async fn from_env(backends: &[Backend]) -> Result<Self, ConfigError> {
-        Ok(Deps {
-            credentials: strongroom_aws::store_from_env(backends).await?,
-            tester: DatabaseTester::new(CONNECTION_TEST_TIMEOUT),
-        })
-    }
+/// Reads the configuration the template sets, builds the clients and connects to `backends`.
+pub async fn deps_from_env(backends: &[Backend]) -> Result<AwsDeps, ConfigError> {
+    Ok(Deps::new(strongroom_aws::store_from_env(backends).await?))
 }
 
 /// The family's routes: what each answers, with which scope, in which binary.

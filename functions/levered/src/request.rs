@@ -73,6 +73,7 @@ fn postgres(c: &Object<'_>, schema: Option<String>) -> Document {
             .optional()
             .map(str::to_owned),
         schema,
+        ..DatabaseLogin::default()
     }
     .document(Provider::Postgres)
 }
@@ -111,6 +112,7 @@ fn bigquery(c: &Object<'_>, project_id: Option<String>, dataset: Option<String>)
         keyfile: Some(SecretValue::Json(SecretString::from(
             c.value().get().to_owned(),
         ))),
+        ..Bigquery::default()
     }
     .document(Provider::Bigquery)
 }

@@ -2,7 +2,7 @@
 //! lightweight query.
 
 use credential_model::Error;
-use credential_model::ports::{FailureKind, Origin, TestFailure, TestOutcome};
+use credential_model::ports::TestOutcome;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use strongroom_edge::{Call, Handled, json_response};
@@ -17,20 +17,10 @@ pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call:
         .get::<Connection>(&key)
         .await?
         .ok_or(Error::NotFound)?;
-    // Say so before touching the secret when this provider cannot be tested at all.
-    let outcome = if deps.tester.supports(record.provider) {
-        let document = deps.credentials.secret_document(&record).await?;
-        deps.tester.test(record.provider, &document).await
-    } else {
-        TestOutcome::Failed(TestFailure {
-            kind: FailureKind::Unsupported,
-            origin: Origin::Strongroom,
-            detail: format!(
-                "connection tests for {} are not available yet",
-                record.provider
-            ),
-        })
-    };
+    let outcome = deps
+        .credentials
+        .test_connection(&record, &deps.tester)
+        .await?;
     Ok(match outcome {
         TestOutcome::Passed => {
             tracing::info!(connection_id = %record.id, "connection test passed");

@@ -310,6 +310,7 @@ fn credentials(
         }
         (Provider::Duckdb, _) => Duckdb {
             token: fields.secret("token", new_secret_text, Need::Required),
+            ..Duckdb::default()
         }
         .document(provider),
         _ => return None,

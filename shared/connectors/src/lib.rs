@@ -2,8 +2,11 @@
 //! a stored secret document, run a lightweight query and say precisely what failed and who
 //! said so.
 
+mod deps;
 mod postgres;
 mod tls;
+
+pub use deps::{CONNECTION_TEST_TIMEOUT, TestingDeps};
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::document::{Document, SecretValue};
+use crate::document::{Document, Node, SecretValue};
 use crate::provider::Provider;
 
 /// Declares a connection type: its settings (stored with the metadata too) and its secrets
@@ -27,13 +27,23 @@ macro_rules! connection {
             /// The document stored for a connection to `provider`.
             pub fn document(self, provider: Provider) -> Document {
                 let mut document = Document::new(provider);
+                for (name, node) in self.fields() {
+                    document.insert(&name, node);
+                }
+                document
+            }
+
+            /// The fields sent, as the places of a document: what a connection nested in
+            /// another one (a database DuckDB attaches) is made of.
+            pub fn fields(self) -> Vec<(String, Node)> {
+                let mut fields = Vec::new();
                 $(if let Some(value) = self.$setting {
-                    document.setting(stringify!($setting), Value::from(value));
+                    fields.push((stringify!($setting).to_owned(), Node::Value(Value::from(value))));
                 })*
                 $(if let Some(secret) = self.$secret {
-                    document.secret(stringify!($secret), secret);
+                    fields.push((stringify!($secret).to_owned(), Node::Secret(secret)));
                 })*
-                document
+                fields
             }
         }
     };
@@ -41,10 +51,12 @@ macro_rules! connection {
 
 connection! {
     /// A SQL database or query engine reached with a user and a password: PostgreSQL,
-    /// Redshift, MySQL, MariaDB (the AWS standard format), Trino, ClickHouse.
+    /// Redshift, MySQL, MariaDB (the AWS standard format), Trino, ClickHouse. PostgreSQL may
+    /// be given a libpq connection string instead of the separate fields: a password may be
+    /// in it, so it is secret as a whole.
     DatabaseLogin {
         settings { host: String, port: u16, dbname: String, username: String, schema: String, sslmode: String }
-        secrets { password }
+        secrets { password, connection_string }
     }
 }
 
@@ -53,16 +65,21 @@ connection! {
     Snowflake {
         settings {
             account: String, username: String, warehouse: String, database: String,
-            schema: String, authentication_type: String,
+            schema: String, role: String, response_timeout_ms: u64, authentication_type: String,
         }
         secrets { password, private_key, private_key_passphrase, refresh_token }
     }
 }
 
 connection! {
-    /// BigQuery: the key file (a JSON secret) says who connects.
+    /// BigQuery: the key file (a JSON secret) says who connects. The byte limit and the
+    /// timeout are strings, as Credible sends them (a byte count may exceed 2^53).
     Bigquery {
-        settings { project_id: String, dataset: String, client_email: String, authentication_type: String }
+        settings {
+            project_id: String, billing_project_id: String, location: String,
+            maximum_bytes_billed: String, query_timeout_ms: String, dataset: String,
+            client_email: String, authentication_type: String,
+        }
         secrets { keyfile }
     }
 }
@@ -88,10 +105,30 @@ connection! {
 }
 
 connection! {
-    /// DuckDB and MotherDuck: a service token.
+    /// Trino (or Peaka, whose key stands for the password, catalog and schema), at a server
+    /// URL.
+    Trino {
+        settings { server: String, port: u16, catalog: String, schema: String, username: String }
+        secrets { password, peaka_key }
+    }
+}
+
+connection! {
+    /// DuckDB and MotherDuck: a service token, and the MotherDuck database.
     Duckdb {
-        settings {}
+        settings { database: String }
         secrets { token }
+    }
+}
+
+connection! {
+    /// An object store reached with an access key: Amazon S3 or a store speaking its API
+    /// (MinIO…), or Google Cloud Storage with an HMAC key. The key id is shown on reads (it
+    /// names the key, as an S3 URL names a bucket); the secret key and a session token are
+    /// secret.
+    ObjectStore {
+        settings { access_key_id: String, region: String, endpoint: String }
+        secrets { secret_access_key, session_token }
     }
 }
 

@@ -112,6 +112,21 @@ impl RecordKey {
         }
     }
 
+    /// A credential known by its `name` within a `group` of the organization (a Credible
+    /// connection of a project). Neither may hold `#` or `/`: the slot's and its tag's
+    /// separators.
+    pub fn named(organization: OrgId, kind: CredentialKind, group: &str, name: &str) -> Self {
+        RecordKey {
+            organization,
+            slot: format!("{}{name}", Self::group_prefix(kind, group)),
+        }
+    }
+
+    /// The slot prefix of every credential of `kind` in `group`: what lists them.
+    pub fn group_prefix(kind: CredentialKind, group: &str) -> String {
+        format!("{kind}#{group}#")
+    }
+
     /// The slot prefix of every credential `owner` has of `kind`: what lists them.
     pub fn owned_prefix(kind: CredentialKind, owner: &UserId) -> String {
         format!("{kind}#{owner}#")
@@ -262,8 +277,21 @@ mod tests {
             format!("generic-credential#{id}")
         );
         assert_eq!(
-            RecordKey::singleton(org, CredentialKind::WarehouseConnection).slot,
+            RecordKey::singleton(org.clone(), CredentialKind::WarehouseConnection).slot,
             "warehouse-connection#active"
+        );
+        let kind = CredentialKind::ProjectConnection;
+        let named = RecordKey::named(org, kind, "analytics", "warehouse");
+        assert_eq!(named.slot, "project-connection#analytics#warehouse");
+        assert!(
+            named
+                .slot
+                .starts_with(&RecordKey::group_prefix(kind, "analytics"))
+        );
+        assert!(
+            !named
+                .slot
+                .starts_with(&RecordKey::group_prefix(kind, "analytic"))
         );
     }
 
@@ -281,6 +309,12 @@ mod tests {
             ),
             RecordKey::item(org.clone(), CredentialKind::GenericCredential, id),
             RecordKey::singleton(org.clone(), CredentialKind::WarehouseConnection),
+            RecordKey::named(
+                org.clone(),
+                CredentialKind::ProjectConnection,
+                "analytics",
+                "warehouse",
+            ),
         ] {
             let tag = key.slot_tag();
             assert!(!tag.contains('#') && tag.len() <= 256, "{tag}");

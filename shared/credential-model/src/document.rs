@@ -297,11 +297,38 @@ fn keep(node: &mut Node, stored: Option<&RawValue>) -> bool {
             let stored = stored.and_then(json::array).unwrap_or_default();
             let mut index = 0;
             items.retain_mut(|item| {
-                let kept = keep(item, stored.get(index).copied());
+                let counterpart = match item.name() {
+                    Some(name) => stored
+                        .iter()
+                        .copied()
+                        .find(|s| stored_name(s).as_deref() == Some(name)),
+                    None => stored.get(index).copied(),
+                };
                 index += 1;
-                kept
+                keep(item, counterpart)
             });
             true
+        }
+    }
+}
+
+/// The `name` setting of a stored object.
+fn stored_name(value: &RawValue) -> Option<String> {
+    json::object(value).and_then(|fields| json::field(&fields, NAME).and_then(json::string))
+}
+
+/// The field that names an object among its array's items.
+const NAME: &str = "name";
+
+impl Node {
+    /// The `name` setting of an object: what finds its stored counterpart in an array.
+    fn name(&self) -> Option<&str> {
+        match self {
+            Node::Object(fields) => fields.iter().find_map(|(field, node)| match node {
+                Node::Value(Value::String(name)) if field == NAME => Some(name.as_str()),
+                _ => None,
+            }),
+            _ => None,
         }
     }
 }
@@ -440,6 +467,40 @@ mod tests {
         assert_eq!(
             parsed(&replaced)["attachedDatabases"][0]["s3Connection"]["secretAccessKey"],
             "new"
+        );
+    }
+
+    #[test]
+    fn named_items_keep_the_secrets_of_the_stored_item_of_their_name() {
+        let item = |name: &str, secret: SecretValue| {
+            Node::Object(vec![
+                ("name".into(), Node::Value(name.into())),
+                ("secret_access_key".into(), Node::Secret(secret)),
+            ])
+        };
+        let mut stored = Document::new(Provider::Duckdb);
+        stored.insert(
+            "attached",
+            Node::Array(vec![
+                item("lake", SecretValue::text("lake-secret")),
+                item("bucket", SecretValue::text("bucket-secret")),
+            ]),
+        );
+        let mut update = Document::new(Provider::Duckdb);
+        update.insert(
+            "attached",
+            Node::Array(vec![
+                item("bucket", SecretValue::Kept),
+                item("new", SecretValue::Kept),
+                item("lake", SecretValue::text("********")),
+            ]),
+        );
+        update.keep_from(&stored.render());
+        assert_eq!(
+            parsed(&update)["attached"],
+            json!([{"name": "bucket", "secret_access_key": "bucket-secret"},
+                   {"name": "new"},
+                   {"name": "lake", "secret_access_key": "lake-secret"}])
         );
     }
 

@@ -287,6 +287,15 @@ pub trait ConnectionTester: Send + Sync {
     ) -> impl Future<Output = TestOutcome> + Send;
 }
 
+/// What a test of `provider` answers when the tester does not support it.
+pub fn untestable(provider: Provider) -> TestOutcome {
+    TestOutcome::Failed(TestFailure {
+        kind: FailureKind::Unsupported,
+        origin: Origin::Strongroom,
+        detail: format!("connection tests for {provider} are not available yet"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@ use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, S
 use crate::document::Document;
 use crate::error::{Dependency, Error};
 use crate::ports::{
-    CredentialRepository, Expected, NewSecret, SecretVault, StoreError, VaultError,
+    ConnectionTester, CredentialRepository, Expected, NewSecret, SecretVault, StoreError,
+    TestOutcome, VaultError, untestable,
 };
 use crate::tenancy::{Caller, OrgId};
 
@@ -308,6 +309,20 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             .map_err(store_error)?;
         self.retire(&record.secret).await;
         Ok(record)
+    }
+
+    /// Tests the connection `record` stores with `tester`, reading its secret only when the
+    /// tester supports its provider.
+    pub async fn test_connection<A>(
+        &self,
+        record: &CredentialRecord<A>,
+        tester: &impl ConnectionTester,
+    ) -> Result<TestOutcome, Error> {
+        if !tester.supports(record.provider) {
+            return Ok(untestable(record.provider));
+        }
+        let document = self.secret_document(record).await?;
+        Ok(tester.test(record.provider, &document).await)
     }
 
     /// The stored secret document of a credential (its current version).

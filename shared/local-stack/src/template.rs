@@ -542,8 +542,14 @@ mod tests {
             .into_values()
             .collect();
         assert_eq!(policies.keys().cloned().collect::<BTreeSet<_>>(), binaries);
+        // Testing an unsaved connection reaches no AWS service at all.
+        let storeless = ["credible-test-connection"];
         for (binary, function) in &policies {
-            assert!(!function.actions().is_empty(), "{binary} has no action");
+            assert_eq!(
+                function.actions().is_empty(),
+                storeless.contains(&binary.as_str()),
+                "{binary}"
+            );
             assert!(
                 function.policies.iter().all(|p| !p.actions.is_empty()),
                 "{binary} has a policy without actions"
@@ -613,6 +619,25 @@ mod tests {
             (
                 "mielto-delete-credential",
                 vec![read, write, "SecretRetirePolicy"],
+            ),
+            ("credible-list-connections", vec![read]),
+            ("credible-get-connection", vec![read]),
+            (
+                "credible-create-connection",
+                vec![read, write, "SecretCreatePolicy"],
+            ),
+            (
+                "credible-update-connection",
+                vec![read, write, "SecretUpdatePolicy"],
+            ),
+            (
+                "credible-delete-connection",
+                vec![read, write, "SecretRetirePolicy"],
+            ),
+            ("credible-test-connection", vec![]),
+            (
+                "credible-test-stored-connection",
+                vec![read, "SecretReadPolicy"],
             ),
         ]);
         assert_eq!(held, expected);

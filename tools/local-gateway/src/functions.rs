@@ -36,6 +36,7 @@ fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ 
 }
 
 type LeveredDeps = levered::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
+type CredibleDeps = credible::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
 
 /// Every route every family declares.
 pub fn declared_routes() -> Vec<DeclaredRoute> {
@@ -51,6 +52,11 @@ pub fn declared_routes() -> Vec<DeclaredRoute> {
     .chain(declared(&mielto::routes::<
         DynamoRepository,
         SecretsManagerVault,
+    >()))
+    .chain(declared(&credible::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+        DatabaseTester,
     >()))
     .collect();
     routes.sort();
@@ -108,7 +114,7 @@ impl Functions {
         let authorizer = authorizer::Deps::new(sdk("authorizer")?, authorizer_settings);
         let mut handlers = HashMap::new();
         for route in levered::routes() {
-            let deps = LeveredDeps::new(sdk(route.binary)?, &store);
+            let deps = LeveredDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
             handlers.insert(route.binary, bind(deps, route));
         }
         for route in lightdash::routes() {
@@ -117,6 +123,10 @@ impl Functions {
         }
         for route in mielto::routes() {
             let deps = strongroom_aws::store(sdk(route.binary)?, &store);
+            handlers.insert(route.binary, bind(deps, route));
+        }
+        for route in credible::routes() {
+            let deps = CredibleDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
             handlers.insert(route.binary, bind(deps, route));
         }
         Ok(Functions {

@@ -1,2 +1,2 @@
 //! The Lambda binary of its route in `levered::routes`.
-strongroom_edge::lambda_main!(levered::AwsDeps::from_env, levered::routes);
+strongroom_edge::lambda_main!(levered::deps_from_env, levered::routes);
