@@ -364,6 +364,28 @@ async fn mielto_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
     Ok(running)
 }
 
+/// Credible: create, list, get, test the stored connection (against 127.0.0.1:5432), update
+/// (the password kept), test an unsaved configuration, delete — every round.
+async fn credible_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
+    let binaries = [
+        "credible-create-connection",
+        "credible-list-connections",
+        "credible-get-connection",
+        "credible-test-stored-connection",
+        "credible-update-connection",
+        "credible-test-connection",
+        "credible-delete-connection",
+    ];
+    let (mut running, events) = start_scenario(bench, &binaries).await?;
+    let expected = [201, 200, 200, 200, 200, 200, 200];
+    for round in 0..ROUNDS {
+        for ((function, event), status) in running.iter_mut().zip(&events).zip(expected) {
+            function.call(bench, event, status, round).await?;
+        }
+    }
+    Ok(running)
+}
+
 /// What one cold start of a function showed.
 struct ColdStart {
     init_ms: f64,
@@ -621,6 +643,7 @@ async fn run(root: &Path) -> Result<(), Failure> {
     scenarios.extend(levered_scenario(&bench).await?);
     scenarios.extend(lightdash_scenario(&bench).await?);
     scenarios.extend(mielto_scenario(&bench).await?);
+    scenarios.extend(credible_scenario(&bench).await?);
     for function in &mut scenarios {
         function.observed.peak_rss_kb = peak_rss_kb(&function.child);
     }
