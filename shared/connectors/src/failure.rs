@@ -76,7 +76,7 @@ pub(crate) async fn within<T>(
 
 /// Says what failed on the way to `target` when a driver's error comes from the network or
 /// TLS, looking through its causes: `None` when none of them does.
-pub(crate) fn on_the_way(error: &(dyn Error + 'static), target: &str) -> Option<TestFailure> {
+fn on_the_way(error: &(dyn Error + 'static), target: &str) -> Option<TestFailure> {
     let mut cause = Some(error);
     while let Some(current) = cause {
         if let Some(tls) = current.downcast_ref::<rustls::Error>() {
@@ -92,6 +92,22 @@ pub(crate) fn on_the_way(error: &(dyn Error + 'static), target: &str) -> Option<
         cause = current.source();
     }
     None
+}
+
+/// What a driver's error that is not the server's answer says: the network or TLS when one of
+/// its causes is, otherwise its own words, without the secrets it might quote.
+pub(crate) fn driver_failed(
+    error: &(dyn Error + 'static),
+    target: &str,
+    secrets: &[Option<&SecretString>],
+) -> TestFailure {
+    on_the_way(error, target).unwrap_or_else(|| {
+        failure(
+            FailureKind::Other,
+            Origin::Strongroom,
+            format!("{target}: {}", server_said(&error.to_string(), secrets)),
+        )
+    })
 }
 
 /// A failure to reach `target`.

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::failure::{failure, io_failed, on_the_way};
+use crate::failure::{driver_failed, failure, io_failed};
 
 /// The most of an answer read: a test's answer is a few bytes, an error page a few hundred.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -74,9 +74,7 @@ pub(crate) async fn exchange(
             let stream = TlsConnector::from(Arc::new(config.clone()))
                 .connect(name, tcp)
                 .await
-                .map_err(|error| {
-                    on_the_way(&error, &target).unwrap_or_else(|| io_failed(&error, &target))
-                })?;
+                .map_err(|error| driver_failed(&error, &target, &[]))?;
             send(stream, request, &target).await
         }
     }
@@ -90,15 +88,7 @@ async fn send<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let broken = |error: hyper::Error| {
-        on_the_way(&error, target).unwrap_or_else(|| {
-            failure(
-                FailureKind::Other,
-                Origin::Strongroom,
-                format!("{target} did not answer over HTTP: {error}"),
-            )
-        })
-    };
+    let broken = |error: hyper::Error| driver_failed(&error, target, &[]);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(broken)?;

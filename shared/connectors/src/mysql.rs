@@ -8,7 +8,7 @@ use mysql_async::{Conn, DriverError, OptsBuilder, SslOpts};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::failure::{failure, incomplete, on_the_way, server_said, within};
+use crate::failure::{driver_failed, failure, incomplete, server_said, within};
 
 /// The stored secret document, in the AWS standard format for MySQL.
 #[derive(Deserialize)]
@@ -106,12 +106,6 @@ fn classify(
                 ),
             )
         }
-        other => on_the_way(other, target).unwrap_or_else(|| {
-            failure(
-                FailureKind::Other,
-                Origin::Strongroom,
-                format!("{target}: {}", server_said(&other.to_string(), secrets)),
-            )
-        }),
+        other => driver_failed(other, target, secrets),
     }
 }

@@ -11,7 +11,7 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Config, NoTls, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::failure::{failure, incomplete, on_the_way, server_said, within};
+use crate::failure::{driver_failed, failure, incomplete, server_said, within};
 use crate::tls::TlsConfigs;
 
 /// The stored secret document, in the AWS standard format, or a libpq connection string.
@@ -217,13 +217,7 @@ fn classify(
             ),
         );
     }
-    on_the_way(error, target).unwrap_or_else(|| {
-        failure(
-            FailureKind::Other,
-            Origin::Strongroom,
-            format!("{target}: {}", server_said(&error.to_string(), secrets)),
-        )
-    })
+    driver_failed(error, target, secrets)
 }
 
 #[cfg(test)]
