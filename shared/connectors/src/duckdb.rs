@@ -1,5 +1,6 @@
 //! DuckDB: it runs inside the client, so what can fail is the databases it attaches. Each is
-//! tested with its own engine's tester, all at once; the connection passes when all pass.
+//! tested with its own engine's tester, all at once; the connection passes when all pass (with
+//! nothing attached, nothing can fail), and a failure names the database it came from.
 
 use credential_model::Provider;
 use credential_model::ports::{FailureKind, Origin, TestFailure};
