@@ -4,7 +4,7 @@
 dev: ## Serve the whole API on http://127.0.0.1:$(PORT) against moto (PORT defaults to 3000)
 	./scripts/dev
 
-test: ## Run every test against moto and a password-checking PostgreSQL
+test: ## Run every test against moto, a password-checking PostgreSQL, ClickHouse and MariaDB
 	./scripts/test
 
 # `make token ORG=… USER=… SCOPES="…"`: a bearer token for the local API, as the last line.

@@ -157,3 +157,74 @@ start_scram_postgres() {
   export STRONGROOM_TEST_PG_HOST=127.0.0.1 STRONGROOM_TEST_PG_PORT="$port"
   export STRONGROOM_TEST_PG_USER=strongroom_admin STRONGROOM_TEST_PG_PASSWORD="$password"
 }
+
+# A throwaway ClickHouse on free ports, reached over its HTTP interface, with a user whose
+# password it checks (the package's own users file lets `default` in without one). Installs
+# Debian's clickhouse-server when it is missing; runs it with the package's config, its
+# settings overridden on the command line, and a users file of its own.
+start_clickhouse() {
+  local dir http tcp interserver password admin_password pid attempt
+  if ! command -v clickhouse-server >/dev/null; then
+    [ "$(id -u)" = 0 ] || { echo "clickhouse-server is missing; install it (apt-get install clickhouse-server) as root" >&2; return 1; }
+    echo "== installing clickhouse-server (Debian's package)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null \
+      || { echo "clickhouse-server could not be installed" >&2; return 1; }
+  fi
+  dir=$(mktemp -d /tmp/strongroom-clickhouse.XXXXXX)
+  password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  admin_password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  cat >"$dir/users.xml" <<XML
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default></default></profiles>
+  <quotas><default></default></quotas>
+  <users>
+    <default><password>$admin_password</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
+    <strongroom><password>$password</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></strongroom>
+  </users>
+</yandex>
+XML
+  STRONGROOM_CLEANUP+=("rm -rf $dir")
+  for attempt in 1 2 3; do
+    http=$(free_port) tcp=$(free_port) interserver=$(free_port)
+    clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
+      --http_port="$http" --tcp_port="$tcp" --interserver_http_port="$interserver" \
+      --listen_host=127.0.0.1 --path="$dir/data/" --tmp_path="$dir/tmp/" \
+      --user_files_path="$dir/user_files/" --format_schema_path="$dir/format_schemas/" \
+      --users_config="$dir/users.xml" --logger.log="$dir/server.log" \
+      --logger.errorlog="$dir/error.log" >"$dir/stdout.log" 2>&1 &
+    pid=$!
+    # Another process may take a free port first: then the server exits, and we try others.
+    if wait_for_port "$http" 60 && kill -0 "$pid" 2>/dev/null \
+      && clickhouse_answers "$http" strongroom "$password"; then
+      # Stopped before the cleanup removes its directory.
+      STRONGROOM_CLEANUP=("kill $pid; wait $pid" "${STRONGROOM_CLEANUP[@]}")
+      export STRONGROOM_TEST_CLICKHOUSE_HOST=127.0.0.1 STRONGROOM_TEST_CLICKHOUSE_PORT="$http"
+      export STRONGROOM_TEST_CLICKHOUSE_USER=strongroom STRONGROOM_TEST_CLICKHOUSE_PASSWORD="$password"
+      return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echo "ClickHouse on port $http did not start (attempt $attempt of 3)" >&2
+  done
+  echo "ClickHouse did not start; its logs:" >&2
+  tail -n 20 "$dir/stdout.log" "$dir/error.log" >&2 2>/dev/null
+  return 1
+}
+
+clickhouse_answers() { # port user password
+  python3 - "$@" <<'PY'
+import base64, sys, time, urllib.request
+port, user, password = sys.argv[1:]
+request = urllib.request.Request(f"http://127.0.0.1:{port}/?query=SELECT%201", headers={
+    "Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()})
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        if urllib.request.urlopen(request, timeout=2).read().strip() == b"1":
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+}

@@ -240,12 +240,15 @@ async fn providers_that_cannot_be_tested_yet_say_so_honestly() {
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.json()["project_id"], "my-gcp-project");
     assert_eq!(reply.json()["dataset_id"], "levered");
+    // The key file is checked before the test says it goes no further: this one's private key
+    // is a canary between PEM lines, not a key.
     let reply = api.post_empty(TEST, &token).await;
     assert_eq!(reply.status, 400);
-    assert_eq!(reply.json()["code"], "test_not_available");
+    assert_eq!(reply.json()["code"], "invalid_key_material");
     assert_eq!(
         reply.json()["error"],
-        "Test not available (reported by Strongroom): connection tests for bigquery are not available yet"
+        "Invalid key material (reported by Strongroom): the key material in \
+         keyfile.private_key is not a PEM private key (PKCS#8)"
     );
 
     let password = canary();

@@ -197,6 +197,8 @@ pub enum FailureKind {
     MissingDatabase,
     PermissionDenied,
     Tls,
+    /// A key file or private key that does not parse, or does not open with its passphrase.
+    KeyMaterial,
     /// Strongroom cannot test this provider.
     Unsupported,
     /// The stored settings cannot describe a connection (e.g. a port out of range).
@@ -213,6 +215,7 @@ impl FailureKind {
             FailureKind::MissingDatabase => "database_not_found",
             FailureKind::PermissionDenied => "permission_denied",
             FailureKind::Tls => "tls_failed",
+            FailureKind::KeyMaterial => "invalid_key_material",
             FailureKind::Unsupported => "test_not_available",
             FailureKind::InvalidSettings => "invalid_settings",
             FailureKind::Other => "connection_failed",
@@ -227,6 +230,7 @@ impl FailureKind {
             FailureKind::MissingDatabase => "Database not found",
             FailureKind::PermissionDenied => "Permission denied",
             FailureKind::Tls => "TLS negotiation failed",
+            FailureKind::KeyMaterial => "Invalid key material",
             FailureKind::Unsupported => "Test not available",
             FailureKind::InvalidSettings => "Invalid connection settings",
             FailureKind::Other => "Connection failed",

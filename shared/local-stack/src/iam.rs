@@ -27,6 +27,8 @@
 //!   [`FunctionPolicies`] (from [`Template::function_policies`]).
 //! - [`user_name`]`(suffix, binary)` is the user's name, `strongroom-{suffix}-{binary}`, unique
 //!   per stack suffix and at most 64 characters (IAM's limit) — or an error.
+//! - [`user_with_actions`]`(admin, user, actions)` creates a user allowed `actions` and returns
+//!   its [`AccessKey`]: for tests of something that signs requests with a key it is given.
 //! - [`enforced`] tells whether moto enforces IAM ([`ENFORCEMENT_VAR`] `=enforced`).
 //!
 //! Each user holds one inline policy per policy of its function (named after the template's
@@ -48,6 +50,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_iam::types::Tag;
 use aws_types::SdkConfig;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::provision::{ProvisionError, aws, sdk_detail};
 use crate::template::{FunctionPolicies, Template};
@@ -136,17 +139,10 @@ pub async fn function_identity(
                 aws("a function's IAM policy")(format!("{user} {}: {}", policy.name, sdk_detail(e)))
             })?;
     }
-    let key = iam
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .map_err(|e| aws("a function's access key")(format!("{user}: {}", sdk_detail(e))))?
-        .access_key
-        .ok_or_else(|| aws("a function's access key")(format!("{user}: no key returned")))?;
+    let key = new_access_key(&iam, &user, "a function's access key").await?;
     let credentials = Credentials::new(
         key.access_key_id,
-        key.secret_access_key,
+        key.secret_access_key.expose_secret(),
         None,
         None,
         PROVIDER_NAME,
@@ -155,6 +151,57 @@ pub async fn function_identity(
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .build())
+}
+
+/// An access key of moto's IAM: its id, and its secret.
+#[derive(Debug)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+}
+
+/// A new IAM user `user` allowed `actions` (none: a user that may do nothing), and its access
+/// key: what a test gives a tester that signs requests with a stored key.
+pub async fn user_with_actions(
+    admin: &SdkConfig,
+    user: &str,
+    actions: &[&str],
+) -> Result<AccessKey, ProvisionError> {
+    let iam = aws_sdk_iam::Client::new(admin);
+    iam.create_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| aws("an IAM user")(format!("{user}: {}", sdk_detail(e))))?;
+    if !actions.is_empty() {
+        iam.put_user_policy()
+            .user_name(user)
+            .policy_name("allowed")
+            .policy_document(policy_document(actions))
+            .send()
+            .await
+            .map_err(|e| aws("an IAM policy")(format!("{user}: {}", sdk_detail(e))))?;
+    }
+    new_access_key(&iam, user, "an access key").await
+}
+
+async fn new_access_key(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    what: &'static str,
+) -> Result<AccessKey, ProvisionError> {
+    let key = iam
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| aws(what)(format!("{user}: {}", sdk_detail(e))))?
+        .access_key
+        .ok_or_else(|| aws(what)(format!("{user}: no key returned")))?;
+    Ok(AccessKey {
+        access_key_id: key.access_key_id,
+        secret_access_key: SecretString::from(key.secret_access_key),
+    })
 }
 
 /// An identity policy allowing `actions` on every resource, without conditions.

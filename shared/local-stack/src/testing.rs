@@ -57,19 +57,86 @@ pub struct ScramPostgres {
 
 /// The password-checking PostgreSQL that `make test` starts, from `STRONGROOM_TEST_PG_*`.
 pub fn scram_postgres() -> Option<ScramPostgres> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let found = (|| {
         Some(ScramPostgres {
-            host: var("STRONGROOM_TEST_PG_HOST")?,
-            port: var("STRONGROOM_TEST_PG_PORT")?.parse().ok()?,
-            superuser: var("STRONGROOM_TEST_PG_USER")?,
-            password: SecretString::from(var("STRONGROOM_TEST_PG_PASSWORD")?),
+            host: env_var("STRONGROOM_TEST_PG_HOST")?,
+            port: env_var("STRONGROOM_TEST_PG_PORT")?.parse().ok()?,
+            superuser: env_var("STRONGROOM_TEST_PG_USER")?,
+            password: SecretString::from(env_var("STRONGROOM_TEST_PG_PASSWORD")?),
         })
     })();
     require(
         "a password-checking PostgreSQL (STRONGROOM_TEST_PG_*)",
         found,
     )
+}
+
+/// A database server login for tests: the administrator's, or an account a test made.
+#[derive(Debug)]
+pub struct ServerLogin {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: SecretString,
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether something accepts TCP connections at `host:port`.
+fn listening(host: &str, port: u16) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let timeout = std::time::Duration::from_secs(2);
+    (host, port)
+        .to_socket_addrs()
+        .map(|mut addrs| addrs.any(|addr| TcpStream::connect_timeout(&addr, timeout).is_ok()))
+        .unwrap_or(false)
+}
+
+/// This machine's MariaDB (or MySQL), reached over TCP as an account that may create databases
+/// and accounts: `STRONGROOM_TEST_MYSQL_HOST`, `_PORT`, `_USER`, `_PASSWORD`, by default root
+/// with an empty password at 127.0.0.1:3306.
+pub fn mariadb() -> Option<ServerLogin> {
+    let host = env_var("STRONGROOM_TEST_MYSQL_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port = env_var("STRONGROOM_TEST_MYSQL_PORT")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3306);
+    let found = listening(&host, port).then(|| ServerLogin {
+        host,
+        port,
+        user: env_var("STRONGROOM_TEST_MYSQL_USER").unwrap_or_else(|| "root".into()),
+        password: SecretString::from(env_var("STRONGROOM_TEST_MYSQL_PASSWORD").unwrap_or_default()),
+    });
+    require(
+        "MariaDB (STRONGROOM_TEST_MYSQL_*, by default 127.0.0.1:3306)",
+        found,
+    )
+}
+
+/// The ClickHouse that `make test` starts (`scripts/lib.sh` `start_clickhouse`), with a user
+/// whose password it checks, from `STRONGROOM_TEST_CLICKHOUSE_*`; its HTTP interface's port.
+pub fn clickhouse() -> Option<ServerLogin> {
+    let found = (|| {
+        Some(ServerLogin {
+            host: env_var("STRONGROOM_TEST_CLICKHOUSE_HOST")?,
+            port: env_var("STRONGROOM_TEST_CLICKHOUSE_PORT")?.parse().ok()?,
+            user: env_var("STRONGROOM_TEST_CLICKHOUSE_USER")?,
+            password: SecretString::from(env_var("STRONGROOM_TEST_CLICKHOUSE_PASSWORD")?),
+        })
+    })();
+    require(
+        "ClickHouse (STRONGROOM_TEST_CLICKHOUSE_*, from scripts/lib.sh start_clickhouse)",
+        found.filter(|login| listening(&login.host, login.port)),
+    )
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on: connecting to it is refused.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// A fresh name suffix, so each test has its own resources in a shared moto.
