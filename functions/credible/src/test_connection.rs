@@ -3,7 +3,7 @@
 //! any other answer is `200` `ConnectionStatus`, a connection with bad fields failing its
 //! test with the fields named.
 
-use credential_model::ports::{FailureKind, Origin, TestFailure, TestOutcome, untestable};
+use credential_model::ports::{FailureKind, Origin, TestFailure, TestOutcome};
 use strongroom_edge::{BodyStyle, Call, Handled, json_body};
 
 use crate::{Deps, Repository, Tester, Vault, request, shape};
@@ -17,7 +17,6 @@ pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call:
             origin: Origin::Strongroom,
             detail: errors.to_string(),
         }),
-        Ok(_) if !deps.tester.supports(provider) => untestable(provider),
         Ok(document) => deps.tester.test(provider, &document.render()).await,
     };
     if let TestOutcome::Failed(failure) = &outcome {

@@ -296,7 +296,7 @@ pub fn untestable(provider: Provider) -> TestOutcome {
     TestOutcome::Failed(TestFailure {
         kind: FailureKind::Unsupported,
         origin: Origin::Strongroom,
-        detail: format!("connection tests for {provider} are not available yet"),
+        detail: format!("tests for {provider} are not available here"),
     })
 }
 
