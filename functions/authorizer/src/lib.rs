@@ -19,9 +19,9 @@ use credential_model::tenancy::authorizer_context;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use strongroom_auth::{TokenVerifier, WeakKey};
+use strongroom_aws::SdkConfig;
 use strongroom_aws::config::{ConfigError, required_env};
 use strongroom_aws::secretsmanager::{VaultError, current_value};
-use strongroom_aws::{AwsHttpClient, SdkConfig};
 use tokio::sync::OnceCell;
 
 pub const KEY_SECRET_ENV: &str = "STRONGROOM_TOKEN_KEY_SECRET";
@@ -77,10 +77,7 @@ impl Deps {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = AuthorizerSettings::from_env()?;
         strongroom_aws::init::phase("configuration");
-        let http = AwsHttpClient::new();
-        strongroom_aws::init::phase("tls");
-        let sdk = strongroom_aws::sdk_config_with(http.clone())?;
-        strongroom_aws::init::phase("aws-config");
+        let (http, sdk) = strongroom_aws::sdk_from_env()?;
         let deps = Deps::new(&sdk, settings);
         strongroom_aws::init::phase("clients");
         strongroom_aws::preopen(&http, &sdk, &[Backend::Secrets]).await;

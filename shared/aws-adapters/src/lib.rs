@@ -38,15 +38,22 @@ pub fn store(sdk: &SdkConfig, settings: &StoreSettings) -> Store {
 pub async fn store_from_env(backends: &[Backend]) -> Result<Store, ConfigError> {
     let settings = StoreSettings::from_env()?;
     init::phase("configuration");
-    let http = AwsHttpClient::new();
-    init::phase("tls");
-    let sdk = sdk_config_with(http.clone())?;
-    init::phase("aws-config");
+    let (http, sdk) = sdk_from_env()?;
     let store = store(&sdk, &settings);
     init::phase("clients");
     preopen(&http, &sdk, backends).await;
     init::phase("connections");
     Ok(store)
+}
+
+/// A sandbox's HTTP client and the SDK configuration on it, from the environment: the init
+/// phases `tls` and `aws-config`.
+pub fn sdk_from_env() -> Result<(AwsHttpClient, SdkConfig), ConfigError> {
+    let http = AwsHttpClient::new();
+    init::phase("tls");
+    let sdk = sdk_config_with(http.clone())?;
+    init::phase("aws-config");
+    Ok((http, sdk))
 }
 
 /// How long init waits for the connections it opens. In AWS a TLS handshake takes some
