@@ -295,11 +295,20 @@ async fn levered_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
         "levered-test-connection",
         "levered-delete-connection",
     ];
-    let (mut running, events) = start_scenario(bench, &binaries).await?;
-    let expected = [201, 200, 200, 204];
+    in_turn(bench, &binaries, &[201, 200, 200, 204]).await
+}
+
+/// Starts `binaries` and calls each in turn with its sample event every round, expecting
+/// `statuses`.
+async fn in_turn(
+    bench: &Bench,
+    binaries: &[&'static str],
+    statuses: &[u16],
+) -> Result<Vec<Running>, Failure> {
+    let (mut running, events) = start_scenario(bench, binaries).await?;
     for round in 0..ROUNDS {
-        for ((function, event), status) in running.iter_mut().zip(&events).zip(expected) {
-            function.call(bench, event, status, round).await?;
+        for ((function, event), status) in running.iter_mut().zip(&events).zip(statuses) {
+            function.call(bench, event, *status, round).await?;
         }
     }
     Ok(running)
@@ -376,14 +385,7 @@ async fn credible_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
         "credible-test-connection",
         "credible-delete-connection",
     ];
-    let (mut running, events) = start_scenario(bench, &binaries).await?;
-    let expected = [201, 200, 200, 200, 200, 200, 200];
-    for round in 0..ROUNDS {
-        for ((function, event), status) in running.iter_mut().zip(&events).zip(expected) {
-            function.call(bench, event, status, round).await?;
-        }
-    }
-    Ok(running)
+    in_turn(bench, &binaries, &[201, 200, 200, 200, 200, 200, 200]).await
 }
 
 /// What one cold start of a function showed.
