@@ -25,10 +25,12 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use credential_model::ports::{CredentialRepository, Expected, StoreError};
+use credential_model::rotation::Rotation;
 use credential_model::{
-    Attributes, CredentialId, CredentialKind, CredentialRecord, OrgId, Provider, RecordKey,
-    SecretRef, UserId,
+    AnyRecord, Attributes, CredentialId, CredentialKind, CredentialRecord, OrgId, Provider,
+    RecordKey, SecretRef, UserId,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -71,6 +73,8 @@ struct Item<A> {
     /// Epoch seconds: what a table TTL and a sparse index read. Absent when it never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Rotation::is_empty")]
+    rotation: Rotation,
     created_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
@@ -98,18 +102,22 @@ fn corrupt(item: &ItemMap, problem: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("item {sk:?}: {problem}"))
 }
 
-fn to_item<A: Attributes>(record: &CredentialRecord<A>) -> Result<ItemMap, StoreError> {
+fn to_item<A: Serialize>(
+    kind: CredentialKind,
+    record: &CredentialRecord<A>,
+) -> Result<ItemMap, StoreError> {
     let item = Item {
         pk: partition_key(&record.key.organization),
         sk: record.key.slot.clone(),
         id: record.id,
-        kind: A::KIND,
+        kind,
         provider: record.provider,
         settings: record.settings.clone(),
         attributes: &record.attributes,
         secret_arn: record.secret.0.clone(),
         secret_version: record.secret_version.clone(),
         expires_at: record.expires_at.map(OffsetDateTime::unix_timestamp),
+        rotation: record.rotation.clone(),
         created_by: record.created_by.clone(),
         created_at: record.created_at,
         updated_at: record.updated_at,
@@ -123,22 +131,31 @@ fn from_item<A: Attributes>(
     organization: &OrgId,
     item: &ItemMap,
 ) -> Result<CredentialRecord<A>, StoreError> {
+    let (kind, record) = from_any_item(organization, item)?;
+    if kind != A::KIND {
+        return Err(corrupt(
+            item,
+            format!("a {kind} where a {} was expected", A::KIND),
+        ));
+    }
+    Ok(record)
+}
+
+/// The record `item` holds, of whatever kind, which must be of `organization`.
+fn from_any_item<A: DeserializeOwned>(
+    organization: &OrgId,
+    item: &ItemMap,
+) -> Result<(CredentialKind, CredentialRecord<A>), StoreError> {
     let read: Item<A> = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt(item, e))?;
     if read.pk != partition_key(organization) {
         return Err(corrupt(item, "it is filed under another organization"));
-    }
-    if read.kind != A::KIND {
-        return Err(corrupt(
-            item,
-            format!("a {} where a {} was expected", read.kind, A::KIND),
-        ));
     }
     let expires_at = read
         .expires_at
         .map(OffsetDateTime::from_unix_timestamp)
         .transpose()
         .map_err(|e| corrupt(item, e))?;
-    Ok(CredentialRecord {
+    let record = CredentialRecord {
         key: RecordKey {
             organization: organization.clone(),
             slot: read.sk,
@@ -150,11 +167,13 @@ fn from_item<A: Attributes>(
         secret: SecretRef(read.secret_arn),
         secret_version: read.secret_version,
         expires_at,
+        rotation: read.rotation,
         created_by: read.created_by,
         created_at: read.created_at,
         updated_at: read.updated_at,
         version: read.version,
-    })
+    };
+    Ok((read.kind, record))
 }
 
 fn unavailable<E>(error: SdkError<E, HttpResponse>) -> StoreError
@@ -193,6 +212,26 @@ fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeV
     }
 }
 
+impl DynamoRepository {
+    /// Puts `item` if the record it replaces is what `expected` says.
+    async fn put_item(&self, item: ItemMap, expected: Expected) -> Result<(), StoreError> {
+        let (condition, values) = condition(expected);
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        conditional(
+            request.send().await,
+            PutItemError::is_conditional_check_failed_exception,
+        )
+    }
+}
+
 impl CredentialRepository for DynamoRepository {
     async fn get<A: Attributes>(
         &self,
@@ -219,20 +258,29 @@ impl CredentialRepository for DynamoRepository {
         record: &CredentialRecord<A>,
         expected: Expected,
     ) -> Result<(), StoreError> {
-        let (condition, values) = condition(expected);
-        let mut request = self
+        self.put_item(to_item(A::KIND, record)?, expected).await
+    }
+
+    async fn get_any(&self, key: &RecordKey) -> Result<Option<AnyRecord>, StoreError> {
+        let output = self
             .client
-            .put_item()
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(record)?))
-            .condition_expression(condition);
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
-        conditional(
-            request.send().await,
-            PutItemError::is_conditional_check_failed_exception,
-        )
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let (kind, record) = from_any_item(&key.organization, &item)?;
+        Ok(Some(AnyRecord { kind, record }))
+    }
+
+    async fn put_any(&self, record: &AnyRecord, expected: Expected) -> Result<(), StoreError> {
+        self.put_item(to_item(record.kind, &record.record)?, expected)
+            .await
     }
 
     async fn delete(&self, key: &RecordKey, expected: Expected) -> Result<(), StoreError> {

@@ -63,6 +63,7 @@ fn record(org: &OrgId, id: CredentialId) -> CredentialRecord<Labelled> {
         secret: SecretRef("arn:aws:secretsmanager:us-east-1:000000000000:secret:x".into()),
         secret_version: "v1".into(),
         expires_at: None,
+        rotation: Default::default(),
         created_by: UserId::parse("user_1").expect("user"),
         created_at: now(),
         updated_at: now(),

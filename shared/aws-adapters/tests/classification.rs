@@ -99,6 +99,7 @@ fn record(id: CredentialId) -> CredentialRecord<Labelled> {
         secret: SecretRef(SECRET_ARN.into()),
         secret_version: "v1".into(),
         expires_at: None,
+        rotation: Default::default(),
         created_by: UserId::parse("user_a").expect("a user"),
         created_at: now(),
         updated_at: now(),

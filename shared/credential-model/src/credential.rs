@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::provider::Provider;
+use crate::rotation::Rotation;
 use crate::tenancy::{OrgId, UserId};
 
 /// A credential's public identifier.
@@ -189,6 +190,8 @@ pub struct CredentialRecord<A> {
     /// When the credential stops being valid, if it does: a top-level item attribute in epoch
     /// seconds, so a table TTL or a sparse index can read it.
     pub expires_at: Option<OffsetDateTime>,
+    /// How its password is rotated, and where the last rotation got to.
+    pub rotation: Rotation,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -210,12 +213,21 @@ impl<A> CredentialRecord<A> {
             secret: self.secret,
             secret_version: self.secret_version,
             expires_at: self.expires_at,
+            rotation: self.rotation,
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
         }
     }
+}
+
+/// A record of any kind, its family's attributes as they serialize: what reads and writes
+/// that every family shares (the native API, rotation) work on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnyRecord {
+    pub kind: CredentialKind,
+    pub record: CredentialRecord<Value>,
 }
 
 /// The current time, to the second: what every stored and returned timestamp uses.

@@ -33,6 +33,7 @@ pub mod error;
 pub mod json;
 pub mod ports;
 pub mod provider;
+pub mod rotation;
 pub mod service;
 pub mod tenancy;
 #[cfg(any(test, feature = "testing"))]
@@ -40,7 +41,7 @@ pub mod testing;
 pub mod validation;
 
 pub use credential::{
-    Attributes, CredentialId, CredentialKind, CredentialRecord, RecordKey, SecretRef,
+    AnyRecord, Attributes, CredentialId, CredentialKind, CredentialRecord, RecordKey, SecretRef,
 };
 pub use document::{Document, Node, SecretValue};
 pub use error::{Dependency, Error};

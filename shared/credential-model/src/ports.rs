@@ -7,7 +7,9 @@ use std::future::Future;
 
 use secrecy::SecretString;
 
-use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef};
+use crate::credential::{
+    AnyRecord, Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef,
+};
 use crate::provider::Provider;
 use crate::tenancy::OrgId;
 
@@ -79,6 +81,19 @@ pub trait CredentialRepository: Send + Sync {
         organization: &OrgId,
         slot_prefix: &str,
     ) -> impl Future<Output = Result<Vec<CredentialRecord<A>>, StoreError>> + Send;
+
+    /// The record under `key`, whatever its kind.
+    fn get_any(
+        &self,
+        key: &RecordKey,
+    ) -> impl Future<Output = Result<Option<AnyRecord>, StoreError>> + Send;
+
+    /// Writes a record of any kind, its attributes as read by [`CredentialRepository::get_any`].
+    fn put_any(
+        &self,
+        record: &AnyRecord,
+        expected: Expected,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Where the credential `id` of `organization` lives, whatever its kind: how an API or an
     /// event that names only a credential finds it, without a scan.

@@ -375,6 +375,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             secret: created.secret,
             secret_version: created.version_id,
             expires_at: new.expires_at,
+            rotation: Default::default(),
             created_by: caller.user.clone(),
             created_at: at,
             updated_at: at,

@@ -12,7 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::SecretRef;
-use crate::credential::{Attributes, CredentialId, CredentialKind, CredentialRecord, RecordKey};
+use crate::credential::AnyRecord;
+use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey};
 use crate::ports::{
     CreatedSecret, CredentialRepository, Expected, NewSecret, SecretVault, SecretVersion,
     StoreError, VaultError,
@@ -26,11 +27,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A record as stored: its kind and its attributes as they serialize.
-#[derive(Clone)]
-struct Item {
-    kind: CredentialKind,
-    record: CredentialRecord<Value>,
-}
+type Item = AnyRecord;
 
 fn matches(found: Option<&Item>, expected: Expected) -> bool {
     match (expected, found) {
@@ -144,6 +141,22 @@ impl CredentialRepository for MemoryRepository {
             return Err(StoreError::ConditionFailed);
         }
         items.remove(&key);
+        Ok(())
+    }
+
+    async fn get_any(&self, key: &RecordKey) -> Result<Option<AnyRecord>, StoreError> {
+        self.check(false)?;
+        Ok(lock(&self.items).get(&key_of(key)).cloned())
+    }
+
+    async fn put_any(&self, record: &AnyRecord, expected: Expected) -> Result<(), StoreError> {
+        self.check(true)?;
+        let mut items = lock(&self.items);
+        let key = key_of(&record.record.key);
+        if !matches(items.get(&key), expected) {
+            return Err(StoreError::ConditionFailed);
+        }
+        items.insert(key, record.clone());
         Ok(())
     }
 
@@ -371,6 +384,7 @@ pub fn record<A>(
         secret: SecretRef("arn:memory:secret".into()),
         secret_version: "v1".into(),
         expires_at: None,
+        rotation: Default::default(),
         created_by: crate::UserId::parse("user_a").expect("a valid user id"),
         created_at: at,
         updated_at: at,
