@@ -16,6 +16,9 @@ use aws_sdk_secretsmanager::types::Tag;
 use credential_model::SecretRef;
 use credential_model::ports::{CreatedSecret, NewSecret, SecretVault};
 pub use credential_model::ports::{SecretVersion, VaultError};
+use credential_model::rotation::{
+    PENDING, RotationVault, SecretDescription, Selector, StagedValue,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::StoreSettings;
@@ -119,6 +122,9 @@ async fn read_value(
             (Some(document), Some(version_id)) => Ok(SecretVersion {
                 document: SecretString::from(document),
                 version_id,
+                created_at: output
+                    .created_date
+                    .and_then(|at| std::time::SystemTime::try_from(at).ok()),
             }),
             _ => Err(VaultError::Unavailable(
                 "the secret has no string value or version".into(),
@@ -279,5 +285,133 @@ impl SecretVault for SecretsManagerVault {
         outcome(result, DeleteSecretError::is_resource_not_found_exception)
             .failure()
             .map_or(Ok(()), |detail| Err(VaultError::Unavailable(detail)))
+    }
+}
+
+/// The rotation protocol's calls, on any secret the function's role may reach (the secret an
+/// event names, the admin secret it names): ids are names or ARNs, not only Strongroom's refs.
+impl RotationVault for SecretsManagerVault {
+    async fn describe(&self, secret_id: &str) -> Result<SecretDescription, VaultError> {
+        let output = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(failed)?;
+        let (Some(arn), Some(name)) = (output.arn, output.name) else {
+            return Err(VaultError::Unavailable(
+                "DescribeSecret returned no ARN or name".into(),
+            ));
+        };
+        Ok(SecretDescription {
+            arn,
+            name,
+            rotation_enabled: output.rotation_enabled.unwrap_or(false),
+            versions: output
+                .version_ids_to_stages
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            tags: output
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|tag| Some((tag.key?, tag.value?)))
+                .collect(),
+        })
+    }
+
+    async fn value(
+        &self,
+        secret_id: &str,
+        selector: Selector<'_>,
+    ) -> Result<Option<StagedValue>, VaultError> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .set_version_id(selector.version_id.map(str::to_owned))
+            .set_version_stage(selector.stage.map(str::to_owned))
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            // No such version or label, or a version without a value yet: Secrets Manager says
+            // ResourceNotFound; a version that does not hold the label asked for, InvalidRequest.
+            Err(error)
+                if error.as_service_error().is_some_and(|e| {
+                    e.is_resource_not_found_exception() || e.is_invalid_request_exception()
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(unavailable(error)),
+        };
+        match (
+            output.name,
+            output.arn,
+            output.version_id,
+            output.secret_string,
+        ) {
+            (Some(name), Some(arn), Some(version_id), Some(document)) => Ok(Some(StagedValue {
+                name,
+                arn,
+                version_id,
+                stages: output.version_stages.unwrap_or_default(),
+                document: SecretString::from(document),
+            })),
+            (.., None) => Ok(None),
+            _ => Err(VaultError::Unavailable(
+                "GetSecretValue returned no name, ARN or version".into(),
+            )),
+        }
+    }
+
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        document: &SecretString,
+    ) -> Result<(), VaultError> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(token)
+            .secret_string(document.expose_secret())
+            .version_stages(PENDING)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(failed)
+    }
+
+    async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to: Option<&str>,
+        from: Option<&str>,
+    ) -> Result<bool, VaultError> {
+        let result = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .set_move_to_version_id(to.map(str::to_owned))
+            .set_remove_from_version_id(from.map(str::to_owned))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(UpdateSecretVersionStageError::is_invalid_parameter_exception) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(failed(error)),
+        }
     }
 }

@@ -169,9 +169,37 @@ impl Document {
         SecretString::from(String::from_utf8(buffer).unwrap_or_default())
     }
 
+    /// The `ssl` key of the AWS standard format, which AWS's rotation templates read, derived
+    /// from a SQL database's `sslmode`: `disable` is false, `require` and `verify-full` true;
+    /// `prefer` leaves it out, which the templates read as "TLS if the server offers it".
+    fn aws_ssl(&self) -> Option<bool> {
+        use crate::provider::Provider::{Mariadb, Mysql, Postgres, Redshift};
+        if !matches!(self.provider, Postgres | Redshift | Mysql | Mariadb)
+            || self.fields.iter().any(|(name, _)| name == "ssl")
+        {
+            return None;
+        }
+        let mode = self.fields.iter().find_map(|(name, node)| match node {
+            Node::Value(Value::String(mode)) if name == "sslmode" => Some(mode.as_str()),
+            _ => None,
+        })?;
+        match mode {
+            "disable" => Some(false),
+            "require" | "verify-ca" | "verify-full" => Some(true),
+            _ => None,
+        }
+    }
+
     fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         out.write_all(b"{\"engine\":")?;
         serde_json::to_writer(&mut *out, self.provider.as_str())?;
+        if let Some(ssl) = self.aws_ssl() {
+            out.write_all(if ssl {
+                b",\"ssl\":true"
+            } else {
+                b",\"ssl\":false"
+            })?;
+        }
         for (name, node) in &self.fields {
             if matches!(node, Node::Secret(SecretValue::Kept)) {
                 continue;
@@ -396,6 +424,24 @@ mod tests {
 
     fn parsed(document: &Document) -> Value {
         serde_json::from_str(document.render().expose_secret()).expect("JSON")
+    }
+
+    #[test]
+    fn sql_documents_carry_the_aws_ssl_key_their_sslmode_implies() {
+        let ssl = |provider, mode: Option<&str>| {
+            let mut document = Document::new(provider);
+            document.setting("host", "db");
+            if let Some(mode) = mode {
+                document.setting("sslmode", mode);
+            }
+            parsed(&document).get("ssl").cloned()
+        };
+        assert_eq!(ssl(Provider::Postgres, Some("disable")), Some(json!(false)));
+        assert_eq!(ssl(Provider::Mysql, Some("verify-full")), Some(json!(true)));
+        assert_eq!(ssl(Provider::Redshift, Some("require")), Some(json!(true)));
+        assert_eq!(ssl(Provider::Mariadb, Some("prefer")), None);
+        assert_eq!(ssl(Provider::Postgres, None), None);
+        assert_eq!(ssl(Provider::Trino, Some("disable")), None);
     }
 
     fn postgres() -> Document {

@@ -129,6 +129,8 @@ pub enum VaultError {
 pub struct SecretVersion {
     pub document: SecretString,
     pub version_id: String,
+    /// When the version was written: which of two versions is the later one.
+    pub created_at: Option<std::time::SystemTime>,
 }
 
 /// A secret as created: where it is, and the id of its first version.

@@ -475,6 +475,116 @@ pub trait RotationControl: Send + Sync {
     ) -> impl Future<Output = Result<(), VaultError>> + Send;
 }
 
+/// The staging labels of Secrets Manager's rotation protocol.
+pub const CURRENT: &str = "AWSCURRENT";
+pub const PENDING: &str = "AWSPENDING";
+pub const PREVIOUS: &str = "AWSPREVIOUS";
+
+/// A secret as rotation sees it (`DescribeSecret`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDescription {
+    pub arn: String,
+    pub name: String,
+    pub rotation_enabled: bool,
+    /// Every version's id and its staging labels.
+    pub versions: Vec<(String, Vec<String>)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl SecretDescription {
+    /// The labels of version `id`, if there is such a version.
+    pub fn stages_of(&self, id: &str) -> Option<&[String]> {
+        self.versions
+            .iter()
+            .find(|(version, _)| version == id)
+            .map(|(_, stages)| stages.as_slice())
+    }
+
+    /// The version that holds `stage`.
+    pub fn holder_of(&self, stage: &str) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .map(|(version, _)| version.as_str())
+    }
+
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One version's value, with where it is.
+#[derive(Debug, Clone)]
+pub struct StagedValue {
+    /// The secret's name (the ARN may be abbreviated by the caller; the name never is).
+    pub name: String,
+    pub arn: String,
+    pub version_id: String,
+    pub stages: Vec<String>,
+    pub document: SecretString,
+}
+
+/// Which version of a secret to read: by id, by label, or a version that must hold a label.
+#[derive(Debug, Clone, Copy)]
+pub struct Selector<'a> {
+    pub version_id: Option<&'a str>,
+    pub stage: Option<&'a str>,
+}
+
+impl<'a> Selector<'a> {
+    pub fn stage(stage: &'a str) -> Self {
+        Selector {
+            version_id: None,
+            stage: Some(stage),
+        }
+    }
+
+    pub fn version(version_id: &'a str, stage: &'a str) -> Self {
+        Selector {
+            version_id: Some(version_id),
+            stage: Some(stage),
+        }
+    }
+}
+
+/// What Secrets Manager's rotation protocol needs of the vault: the calls a rotation
+/// function makes on the secret it rotates (and on the admin secret it names).
+pub trait RotationVault: Send + Sync {
+    fn describe(
+        &self,
+        secret_id: &str,
+    ) -> impl Future<Output = Result<SecretDescription, VaultError>> + Send;
+
+    /// The value `selector` names; `None` when there is no such version or it has no value
+    /// yet (the version Secrets Manager stages before `createSecret`).
+    fn value(
+        &self,
+        secret_id: &str,
+        selector: Selector<'_>,
+    ) -> impl Future<Output = Result<Option<StagedValue>, VaultError>> + Send;
+
+    /// Stores `document` as the version `token`, labelled `AWSPENDING`.
+    fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        document: &SecretString,
+    ) -> impl Future<Output = Result<(), VaultError>> + Send;
+
+    /// Moves `stage` to version `to` (or removes it, `None`) from version `from`: `Ok(false)`
+    /// when `from` does not hold it, and nothing changed.
+    fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: &str,
+        to: Option<&str>,
+        from: Option<&str>,
+    ) -> impl Future<Output = Result<bool, VaultError>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

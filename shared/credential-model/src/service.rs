@@ -9,8 +9,8 @@ use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, S
 use crate::document::Document;
 use crate::error::{Dependency, Error};
 use crate::ports::{
-    ConnectionTester, CredentialRepository, Expected, NewSecret, SecretVault, StoreError,
-    TestOutcome, VaultError, untestable,
+    ConnectionTester, CredentialRepository, Expected, NewSecret, SecretVault, SecretVersion,
+    StoreError, TestOutcome, VaultError, untestable,
 };
 use crate::tenancy::{Caller, OrgId};
 
@@ -145,12 +145,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             return Ok(updated);
         };
         if document.needs_stored() {
-            // The version this metadata names, not AWSCURRENT: the change before this one may
-            // be written but not promoted yet, and its secrets are the ones to keep.
-            let stored = self
-                .vault
-                .read_version(&record.secret, &record.secret_version);
-            match stored.await {
+            match self.mergeable(record).await {
                 Ok(stored) => document.keep_from(&stored.document),
                 Err(error) => return Err(self.lost_secret(record, error).await),
             }
@@ -175,6 +170,29 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             self.retag(&updated).await;
         }
         Ok(updated)
+    }
+
+    /// The version whose secrets a change of `record` keeps: the one its metadata names —
+    /// the change before may be written but not promoted yet, and its secrets are the ones to
+    /// keep — unless the current version was written after it: then a rotation (Strongroom's,
+    /// AWS's template, the console) moved `AWSCURRENT` since, and merging from the named
+    /// version would put back the password the rotation replaced.
+    async fn mergeable<A>(
+        &self,
+        record: &CredentialRecord<A>,
+    ) -> Result<SecretVersion, VaultError> {
+        let named = self
+            .vault
+            .read_version(&record.secret, &record.secret_version)
+            .await?;
+        let current = self.vault.read_current(&record.secret).await?;
+        Ok(
+            if current.version_id != named.version_id && current.created_at > named.created_at {
+                current
+            } else {
+                named
+            },
+        )
     }
 
     /// Writes `updated` over `record`, conditionally on finding it as it was read.
@@ -776,6 +794,40 @@ mod tests {
                 .expect("current"),
             b.secret_version
         );
+    }
+
+    #[tokio::test]
+    async fn given_a_rotation_outside_strongroom_then_an_update_keeps_the_rotated_password() {
+        let service = service();
+        let created = created(&service, "before-rotation").await;
+        // AWS's rotation template: a new version made current; the metadata still names the
+        // version it replaced.
+        let rotated = service
+            .vault()
+            .stage(
+                &created.secret,
+                &document("db", SecretValue::text("rotated")).render(),
+                "aws-rotation",
+            )
+            .await
+            .expect("staged");
+        assert!(
+            service
+                .vault()
+                .move_current(&created.secret, &rotated, &created.secret_version)
+                .await
+                .expect("moved")
+        );
+        let updated = service
+            .update(
+                &created,
+                change(Some(document("elsewhere", SecretValue::Kept)), "n"),
+            )
+            .await
+            .expect("updated");
+        let document = current(&service, &updated).await;
+        assert!(document.contains("\"password\":\"rotated\""), "rolled back");
+        assert!(document.contains("elsewhere"));
     }
 
     #[tokio::test]

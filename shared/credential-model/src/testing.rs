@@ -188,8 +188,17 @@ impl CredentialRepository for MemoryRepository {
     }
 }
 
+/// When a version was written: a clock that only moves forward, so the later of two
+/// versions is always told apart.
+fn written_at() -> std::time::SystemTime {
+    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let tick = CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::time::UNIX_EPOCH + std::time::Duration::from_micros(tick)
+}
+
 struct Secret {
-    versions: HashMap<String, String>,
+    /// Each version's document and when it was written.
+    versions: HashMap<String, (String, std::time::SystemTime)>,
     current: String,
     tags: Vec<(String, String)>,
     /// Scheduled for deletion: unreadable and unwritable, as Secrets Manager has it.
@@ -244,9 +253,10 @@ impl MemoryVault {
         self.with(secret, |s| {
             s.versions
                 .get(version_id)
-                .map(|document| SecretVersion {
+                .map(|(document, created_at)| SecretVersion {
                     document: SecretString::from(document.clone()),
                     version_id: version_id.to_owned(),
+                    created_at: Some(*created_at),
                 })
                 .ok_or(VaultError::NotFound)
         })
@@ -278,7 +288,7 @@ impl SecretVault for MemoryVault {
             Secret {
                 versions: HashMap::from([(
                     version.clone(),
-                    secret.document.expose_secret().to_owned(),
+                    (secret.document.expose_secret().to_owned(), written_at()),
                 )]),
                 current: version.clone(),
                 tags: secret.tags,
@@ -311,8 +321,10 @@ impl SecretVault for MemoryVault {
         token: &str,
     ) -> Result<String, VaultError> {
         self.with(secret, |s| {
-            s.versions
-                .insert(token.to_owned(), document.expose_secret().to_owned());
+            s.versions.insert(
+                token.to_owned(),
+                (document.expose_secret().to_owned(), written_at()),
+            );
             Ok(token.to_owned())
         })
     }

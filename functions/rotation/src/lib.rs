@@ -1,0 +1,141 @@
+//! The rotation function: one Lambda for every event that concerns rotation.
+//!
+//! - Secrets Manager's rotation steps (`{SecretId, ClientRequestToken, Step}`), unchanged:
+//!   it is the `RotationLambdaARN` of Strongroom's secrets.
+//! - Secrets Manager's rotation outcomes through EventBridge (`RotationSucceeded`,
+//!   `RotationFailed`, `RotationAbandoned`): how rotations Strongroom did not drive (AWS's
+//!   templates, the console) reach the credential's metadata.
+//! - `strongroom.rotation.requested` (`{organization, credentialId}`): a rotation a platform
+//!   team's rule asks for.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
+use credential_model::ports::CredentialRepository;
+use credential_model::rotation::{DatabaseAccounts, RotationControl, RotationVault};
+use credential_model::{CredentialId, OrgId};
+use serde::Deserialize;
+use serde_json::Value;
+use strongroom_rotation::{Outcome, RotationError, Rotator, Step};
+
+/// The `detail-type` of a rotation a rule requests.
+pub const ROTATION_REQUESTED: &str = "strongroom.rotation.requested";
+
+/// What the function needs, built once per sandbox.
+pub struct Deps<R, V, D, C> {
+    pub rotator: Rotator<R, V, D>,
+    /// Starts rotations that rules request (Secrets Manager's RotateSecret).
+    pub control: C,
+    /// The `source` Strongroom's own events carry.
+    pub event_source: String,
+}
+
+/// An event the function answers.
+#[derive(Debug, PartialEq)]
+pub enum Event {
+    Step {
+        step: Step,
+        secret_id: String,
+        token: String,
+    },
+    Outcome {
+        secret_id: String,
+        outcome: Outcome,
+    },
+    Requested {
+        organization: OrgId,
+        id: CredentialId,
+    },
+    /// Another Secrets Manager event the rule let through (`RotationStarted`): nothing to do.
+    Ignored(String),
+}
+
+/// Reads `event`, or says why it cannot be handled (without echoing it: it names secrets).
+pub fn parse(event: Value, event_source: &str) -> Result<Event, String> {
+    if event.get("Step").is_some() {
+        let event: SecretsManagerSecretRotationEvent =
+            serde_json::from_value(event).map_err(|e| format!("not a rotation event: {e}"))?;
+        let step = Step::parse(&event.step)
+            .ok_or_else(|| format!("unknown rotation step `{}`", event.step))?;
+        return Ok(Event::Step {
+            step,
+            secret_id: event.secret_id,
+            token: event.client_request_token,
+        });
+    }
+    let event: EventBridgeEvent<Value> =
+        serde_json::from_value(event).map_err(|e| format!("not an EventBridge event: {e}"))?;
+    match (event.source.as_str(), event.detail_type.as_str()) {
+        ("aws.secretsmanager", _) => {
+            let name = event.detail.get("eventName").and_then(Value::as_str);
+            let outcome = match name {
+                Some("RotationSucceeded") => Outcome::Succeeded,
+                Some("RotationFailed" | "RotationAbandoned") => Outcome::Failed,
+                other => return Ok(Event::Ignored(other.unwrap_or_default().to_owned())),
+            };
+            let secret_id = event
+                .detail
+                .pointer("/additionalEventData/SecretId")
+                .and_then(Value::as_str)
+                .ok_or("the Secrets Manager event names no secret")?;
+            Ok(Event::Outcome {
+                secret_id: secret_id.to_owned(),
+                outcome,
+            })
+        }
+        (source, ROTATION_REQUESTED) if source == event_source => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Requested {
+                organization: String,
+                credential_id: String,
+            }
+            let detail: Requested = serde_json::from_value(event.detail).map_err(|e| {
+                format!("{ROTATION_REQUESTED} needs `organization` and `credentialId`: {e}")
+            })?;
+            Ok(Event::Requested {
+                organization: OrgId::parse(&detail.organization)
+                    .ok_or("`organization` is not an organization id")?,
+                id: CredentialId::parse(&detail.credential_id)
+                    .ok_or("`credentialId` is not a credential id")?,
+            })
+        }
+        (source, detail_type) => Err(format!("unexpected event `{detail_type}` from `{source}`")),
+    }
+}
+
+/// Handles one event. An error fails the invocation: Secrets Manager then retries the
+/// rotation with the same token, EventBridge retries the delivery.
+pub async fn handle<R, V, D, C>(deps: &Deps<R, V, D, C>, event: Value) -> Result<Value, String>
+where
+    R: CredentialRepository,
+    V: RotationVault,
+    D: DatabaseAccounts,
+    C: RotationControl,
+{
+    let result: Result<Value, RotationError> = match parse(event, &deps.event_source)? {
+        Event::Step {
+            step,
+            secret_id,
+            token,
+        } => deps
+            .rotator
+            .run(step, &secret_id, &token)
+            .await
+            .map(|()| Value::Null),
+        Event::Outcome { secret_id, outcome } => deps
+            .rotator
+            .follow_outcome(&secret_id, outcome)
+            .await
+            .map(|()| Value::Null),
+        Event::Requested { organization, id } => deps
+            .rotator
+            .request(&organization, id, &deps.control)
+            .await
+            .map(|token| serde_json::json!({ "token": token })),
+        Event::Ignored(name) => {
+            tracing::debug!(event = name, "nothing to do");
+            Ok(Value::Null)
+        }
+    };
+    result.map_err(|error| error.to_string())
+}

@@ -1,0 +1,459 @@
+//! The four steps and the preamble each runs.
+
+use credential_model::credential::now;
+use credential_model::ports::{CredentialRepository, Expected, FailureKind, StoreError};
+use credential_model::rotation::{
+    CURRENT, DatabaseAccounts, DatabaseLogin, PENDING, PREVIOUS, RotationState, RotationStatus,
+    RotationVault, Selector, StagedValue, Strategy, alternate_username, with_login,
+};
+use credential_model::{AnyRecord, CredentialRecord, RecordKey};
+use serde_json::Value;
+
+use crate::{Context, RotationError, Rotator, Step, refused};
+
+/// What the preamble found.
+enum Found {
+    /// The token's version is current already: the rotation is over.
+    Done(Context),
+    /// The token's version is pending: the step has work to do.
+    Pending(Context),
+}
+
+impl<R, V, D> Rotator<R, V, D>
+where
+    R: CredentialRepository,
+    V: RotationVault,
+    D: DatabaseAccounts,
+{
+    pub(crate) async fn run_step(
+        &self,
+        step: Step,
+        secret_id: &str,
+        token: &str,
+    ) -> Result<(), RotationError> {
+        // A later step of the rotation this sandbox began: its context stands, except for
+        // the token's labels, which the step re-reads.
+        if step != Step::Create
+            && let Some(context) = self.remembered(secret_id, token)
+        {
+            return match step {
+                Step::Set => self.set(&context).await,
+                Step::Test => self.test(&context).await,
+                _ => self.finish(&context).await,
+            };
+        }
+        let context = match self.preamble(secret_id, token).await? {
+            Found::Done(context) => {
+                if step == Step::Finish {
+                    self.conclude(&context).await?;
+                }
+                return Ok(());
+            }
+            Found::Pending(context) => context,
+        };
+        self.remember(&context);
+        match step {
+            Step::Create => self.create(&context).await,
+            Step::Set => self.set(&context).await,
+            Step::Test => self.test(&context).await,
+            Step::Finish => self.finish(&context).await,
+        }
+    }
+
+    /// What every step checks first, as AWS's templates do, and the multi-tenant guards.
+    async fn preamble(&self, secret_id: &str, token: &str) -> Result<Found, RotationError> {
+        let description = self.vault.describe(secret_id).await?;
+        let record = self.owner(&description).await?;
+        let settings = record
+            .record
+            .rotation
+            .settings
+            .clone()
+            .ok_or_else(|| refused("rotation is not configured for this credential"))?;
+        if !description.rotation_enabled {
+            return Err(refused("rotation is not enabled for the secret"));
+        }
+        let stages = description
+            .stages_of(token)
+            .ok_or_else(|| refused("the token is not a version of the secret"))?;
+        let done = stages.iter().any(|s| s == CURRENT);
+        if !done && !stages.iter().any(|s| s == PENDING) {
+            return Err(refused("the token's version is not AWSPENDING"));
+        }
+        let current = self
+            .vault
+            .value(&description.arn, Selector::stage(CURRENT))
+            .await?
+            .ok_or_else(|| refused("the secret has no current value"))?;
+        let context = Context {
+            secret_id: secret_id.to_owned(),
+            token: token.to_owned(),
+            key: record.record.key.clone(),
+            description,
+            settings,
+            current,
+        };
+        Ok(if done {
+            Found::Done(context)
+        } else {
+            Found::Pending(context)
+        })
+    }
+
+    /// The pending version's value; `None` when it is current already (an earlier attempt
+    /// finished the rotation).
+    async fn pending(&self, context: &Context) -> Result<Option<StagedValue>, RotationError> {
+        let pending = self
+            .vault
+            .value(
+                &context.description.arn,
+                Selector::version(&context.token, PENDING),
+            )
+            .await?
+            .ok_or_else(|| refused("the pending version has no value: createSecret first"))?;
+        Ok((!pending.stages.iter().any(|s| s == CURRENT)).then_some(pending))
+    }
+
+    /// createSecret: the current document with a new password (and, alternating, the other
+    /// user), stored as the pending version — unless an earlier attempt stored it already.
+    async fn create(&self, context: &Context) -> Result<(), RotationError> {
+        let arn = &context.description.arn;
+        if self
+            .vault
+            .value(arn, Selector::version(&context.token, PENDING))
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let current = DatabaseLogin::parse(&context.current.document)?;
+        let username = match context.settings.strategy {
+            Strategy::SingleUser => current.username.clone(),
+            Strategy::AlternatingUsers => alternate_username(&current.username, current.engine)?,
+        };
+        let password = self.policy.generate(current.engine);
+        let document = with_login(&context.current.document, &username, &password)?;
+        self.vault
+            .put_pending(arn, &context.token, &document)
+            .await?;
+        self.record_state(context, RotationStatus::InProgress, None)
+            .await;
+        Ok(())
+    }
+
+    /// setSecret: makes the database accept the pending password.
+    async fn set(&self, context: &Context) -> Result<(), RotationError> {
+        let Some(pending) = self.pending(context).await? else {
+            return Ok(());
+        };
+        let pending = DatabaseLogin::parse(&pending.document)?;
+        let current = DatabaseLogin::parse(&context.current.document)?;
+        if (&pending.host, pending.port) != (&current.host, current.port) {
+            return Err(refused(
+                "the pending secret names another host or port than the current one",
+            ));
+        }
+        let expected_user = match context.settings.strategy {
+            Strategy::SingleUser => current.username.clone(),
+            Strategy::AlternatingUsers => alternate_username(&current.username, current.engine)?,
+        };
+        if pending.username != expected_user {
+            return Err(refused(format!(
+                "the pending secret's user must be `{expected_user}`"
+            )));
+        }
+        // An earlier attempt set it already: the database is not touched twice.
+        if self.accounts.check_login(&pending).await.is_ok() {
+            return Ok(());
+        }
+        match context.settings.strategy {
+            Strategy::SingleUser => self.set_own(context, &current, &pending).await,
+            Strategy::AlternatingUsers => {
+                // The credential being rotated must itself work before an admin login is used
+                // on its behalf: otherwise whoever can write the secret chooses what the admin
+                // does.
+                self.accounts
+                    .check_login(&current)
+                    .await
+                    .map_err(RotationError::Database)?;
+                let admin = self.admin_login(context, &current).await?;
+                self.accounts
+                    .provision_alternate(&admin, &current, &pending)
+                    .await
+                    .map_err(RotationError::Database)
+            }
+        }
+    }
+
+    /// Single user: the user changes its own password, logged in with the current password
+    /// or, when that no longer works (a rotation that set the database and failed after),
+    /// the previous one.
+    async fn set_own(
+        &self,
+        context: &Context,
+        current: &DatabaseLogin,
+        pending: &DatabaseLogin,
+    ) -> Result<(), RotationError> {
+        let failure = match self
+            .accounts
+            .change_own_password(current, &pending.password)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(failure) if failure.kind == FailureKind::Authentication => failure,
+            Err(failure) => return Err(RotationError::Database(failure)),
+        };
+        let previous = self
+            .vault
+            .value(&context.description.arn, Selector::stage(PREVIOUS))
+            .await?
+            .map(|previous| DatabaseLogin::parse(&previous.document))
+            .transpose()?
+            .filter(|previous| {
+                (&previous.username, &previous.host, previous.port)
+                    == (&pending.username, &pending.host, pending.port)
+            });
+        let Some(previous) = previous else {
+            return Err(RotationError::Database(failure));
+        };
+        let previous = DatabaseLogin {
+            tls: current.tls,
+            ..previous
+        };
+        self.accounts
+            .change_own_password(&previous, &pending.password)
+            .await
+            .map_err(|_| {
+                refused(
+                    "cannot log in with the previous, current or pending password; the database was not changed",
+                )
+            })
+    }
+
+    /// The admin login for alternating users: the secret `masterarn` names, or the admin
+    /// credential the rotation settings name — of the same organization and host.
+    async fn admin_login(
+        &self,
+        context: &Context,
+        current: &DatabaseLogin,
+    ) -> Result<DatabaseLogin, RotationError> {
+        let organization = &context.key.organization;
+        let secret = match (&current.masterarn, context.settings.admin_credential) {
+            (Some(arn), _) => arn.clone(),
+            (None, Some(id)) => {
+                let key = self
+                    .repository
+                    .locate(organization, id)
+                    .await?
+                    .ok_or_else(|| refused("the admin credential does not exist"))?;
+                let admin = self
+                    .repository
+                    .get_any(&key)
+                    .await?
+                    .ok_or_else(|| refused("the admin credential does not exist"))?;
+                admin.record.secret.0
+            }
+            (None, None) => {
+                return Err(refused(
+                    "alternating users need an admin login: a `masterarn` or an admin credential",
+                ));
+            }
+        };
+        let admin = self
+            .vault
+            .value(&secret, Selector::stage(CURRENT))
+            .await?
+            .filter(|admin| self.is_ours(&admin.name, organization.as_str()))
+            .ok_or_else(|| {
+                refused("the admin secret is not a Strongroom secret of this organization")
+            })?;
+        let admin = DatabaseLogin::parse(&admin.document)?;
+        if (&admin.host, admin.port) != (&current.host, current.port) {
+            return Err(refused("the admin login is for another host"));
+        }
+        Ok(DatabaseLogin {
+            dbname: current.dbname.clone(),
+            ..admin
+        })
+    }
+
+    /// testSecret: the pending login works.
+    async fn test(&self, context: &Context) -> Result<(), RotationError> {
+        let Some(pending) = self.pending(context).await? else {
+            return Ok(());
+        };
+        let pending = DatabaseLogin::parse(&pending.document)?;
+        self.accounts
+            .check_login(&pending)
+            .await
+            .map_err(RotationError::Database)
+    }
+
+    /// finishSecret: the pending version becomes current, compare-and-swap from the version
+    /// the rotation began from.
+    async fn finish(&self, context: &Context) -> Result<(), RotationError> {
+        let arn = &context.description.arn;
+        let moved = self
+            .vault
+            .move_stage(
+                arn,
+                CURRENT,
+                Some(&context.token),
+                Some(&context.current.version_id),
+            )
+            .await?;
+        if !moved {
+            // Current moved since the rotation began: an earlier attempt finished it (then
+            // there is only the rest to do), or someone else changed the secret.
+            return match self.preamble(&context.secret_id, &context.token).await? {
+                Found::Done(context) => self.conclude(&context).await,
+                Found::Pending(_) => Err(refused(
+                    "the secret's current version changed during the rotation; retry",
+                )),
+            };
+        }
+        self.conclude(context).await
+    }
+
+    /// What follows the move of `AWSCURRENT`: `AWSPENDING` taken off, and the metadata told.
+    pub(crate) async fn conclude(&self, context: &Context) -> Result<(), RotationError> {
+        let arn = &context.description.arn;
+        if self.clear_pending {
+            self.vault
+                .move_stage(arn, PENDING, None, Some(&context.token))
+                .await?;
+        }
+        let document = self
+            .vault
+            .value(arn, Selector::stage(CURRENT))
+            .await?
+            .filter(|current| current.version_id == context.token)
+            .ok_or_else(|| refused("the rotated version is not current"))?;
+        let login = DatabaseLogin::parse(&document.document)?;
+        self.follow(
+            &context.key,
+            arn,
+            &context.token,
+            Some(&login.username),
+            RotationStatus::Succeeded,
+            None,
+        )
+        .await?;
+        self.forget();
+        Ok(())
+    }
+
+    /// Records in the metadata that the secret `arn`'s current version is `version_id`, with
+    /// its login's `username`, and the rotation's state.
+    pub(crate) async fn follow(
+        &self,
+        key: &RecordKey,
+        arn: &str,
+        version_id: &str,
+        username: Option<&str>,
+        status: RotationStatus,
+        reason: Option<String>,
+    ) -> Result<(), RotationError> {
+        self.amend(key, arn, |record| {
+            record.secret_version = version_id.to_owned();
+            if let Some(username) = username
+                && record.settings.contains_key("username")
+            {
+                record
+                    .settings
+                    .insert("username".into(), serde_json::Value::from(username));
+            }
+            set_state(record, version_id, status, reason.clone());
+        })
+        .await
+    }
+
+    /// Records the rotation's state without touching its version: best effort, a rotation
+    /// does not fail because its progress could not be shown.
+    async fn record_state(
+        &self,
+        context: &Context,
+        status: RotationStatus,
+        reason: Option<String>,
+    ) {
+        let (key, arn, token) = (&context.key, &context.description.arn, &context.token);
+        let recorded = self
+            .amend(key, arn, |record| {
+                set_state(record, token, status, reason.clone())
+            })
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "could not record the rotation's state");
+        }
+    }
+
+    /// Applies `change` to the record under `key`, conditionally on the record as read and
+    /// retrying when another write came first. A record that holds another secret than
+    /// `arn` now (replaced) or none (deleted) is left alone; so is one `change` leaves as it
+    /// was.
+    pub(crate) async fn amend(
+        &self,
+        key: &RecordKey,
+        arn: &str,
+        change: impl Fn(&mut CredentialRecord<Value>),
+    ) -> Result<(), RotationError> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let Some(read) = self.repository.get_any(key).await? else {
+                return Ok(());
+            };
+            if read.record.secret.0 != arn {
+                return Ok(());
+            }
+            let mut record = read.record.clone();
+            change(&mut record);
+            if record == read.record {
+                return Ok(());
+            }
+            record.updated_at = now();
+            record.version += 1;
+            let write = AnyRecord {
+                kind: read.kind,
+                record,
+            };
+            match self
+                .repository
+                .put_any(&write, Expected::record(&read.record))
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(RotationError::Store(StoreError::ConditionFailed))
+    }
+}
+
+/// Sets `record`'s rotation state to `status` for the rotation `token`, unless it says so
+/// already.
+pub(crate) fn set_state(
+    record: &mut CredentialRecord<Value>,
+    token: &str,
+    status: RotationStatus,
+    reason: Option<String>,
+) {
+    let previous = record.rotation.state.as_ref();
+    if previous.is_some_and(|s| {
+        s.status == status && s.token.as_deref() == Some(token) && s.reason == reason
+    }) {
+        return;
+    }
+    let at = now();
+    let last_rotated_at = match status {
+        RotationStatus::Succeeded => Some(at),
+        _ => previous.and_then(|s| s.last_rotated_at),
+    };
+    record.rotation.state = Some(RotationState {
+        status,
+        token: Some(token.to_owned()),
+        at,
+        last_rotated_at,
+        reason,
+    });
+}
