@@ -8,17 +8,72 @@
 //! - `strongroom.rotation.requested` (`{organization, credentialId}`): a rotation a platform
 //!   team's rule asks for.
 
+use std::time::Duration;
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
-use credential_model::ports::CredentialRepository;
-use credential_model::rotation::{DatabaseAccounts, RotationControl, RotationVault};
+use credential_model::ports::{Backend, CredentialRepository};
+use credential_model::rotation::{
+    DatabaseAccounts, PasswordPolicy, RotationControl, RotationVault,
+};
 use credential_model::{CredentialId, OrgId};
 use serde::Deserialize;
 use serde_json::Value;
+use strongroom_aws::config::ConfigError;
+use strongroom_aws::{
+    DynamoRepository, SecretsManagerRotation, SecretsManagerVault, StoreSettings, init,
+};
+use strongroom_connectors::DatabaseAccountsDriver;
 use strongroom_rotation::{Outcome, RotationError, Rotator, Step};
 
 /// The `detail-type` of a rotation a rule requests.
 pub const ROTATION_REQUESTED: &str = "strongroom.rotation.requested";
+
+/// The function's dependencies in Lambda.
+pub type AwsDeps =
+    Deps<DynamoRepository, SecretsManagerVault, DatabaseAccountsDriver, SecretsManagerRotation>;
+
+/// How long a rotation waits for a database to answer a login or a statement.
+pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(5);
+
+const PASSWORD_LENGTH_ENV: &str = "STRONGROOM_PASSWORD_LENGTH";
+const EVENT_SOURCE_ENV: &str = "STRONGROOM_EVENT_SOURCE";
+
+/// Reads the configuration the template sets and builds the clients, once per sandbox.
+pub async fn deps_from_env() -> Result<AwsDeps, ConfigError> {
+    let settings = StoreSettings::from_env()?;
+    let policy = match std::env::var(PASSWORD_LENGTH_ENV) {
+        Err(_) => PasswordPolicy::default(),
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(length) if (16..=128).contains(&length) => PasswordPolicy { length },
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: PASSWORD_LENGTH_ENV,
+                    reason: "must be a whole number from 16 to 128",
+                });
+            }
+        },
+    };
+    let event_source = std::env::var(EVENT_SOURCE_ENV).unwrap_or_else(|_| "strongroom".into());
+    init::phase("configuration");
+    let (http, sdk) = strongroom_aws::sdk_from_env()?;
+    let rotator = Rotator::new(
+        DynamoRepository::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table),
+        SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &settings),
+        DatabaseAccountsDriver::new(DATABASE_TIMEOUT),
+        &settings.secret_prefix,
+    )
+    .with_policy(policy);
+    let control = SecretsManagerRotation::from_env(&sdk);
+    init::phase("clients");
+    strongroom_aws::preopen(&http, &sdk, &[Backend::Metadata, Backend::Secrets]).await;
+    init::phase("connections");
+    Ok(Deps {
+        rotator,
+        control,
+        event_source,
+    })
+}
 
 /// What the function needs, built once per sandbox.
 pub struct Deps<R, V, D, C> {

@@ -133,6 +133,10 @@ where
         &self.vault
     }
 
+    pub fn accounts(&self) -> &D {
+        &self.accounts
+    }
+
     /// Runs `step` of the rotation `token` of `secret_id`. A failure is recorded as the
     /// credential's rotation state (when the credential is known) and returned: Secrets
     /// Manager then retries the whole rotation with the same token.

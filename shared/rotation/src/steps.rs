@@ -162,27 +162,29 @@ where
                 "the pending secret's user must be `{expected_user}`"
             )));
         }
+        // Alternating users: the admin login is resolved and its guards passed before any
+        // statement reaches a database.
+        let admin = match context.settings.strategy {
+            Strategy::SingleUser => None,
+            Strategy::AlternatingUsers => Some(self.admin_login(context, &current).await?),
+        };
         // An earlier attempt set it already: the database is not touched twice.
         if self.accounts.check_login(&pending).await.is_ok() {
             return Ok(());
         }
-        match context.settings.strategy {
-            Strategy::SingleUser => self.set_own(context, &current, &pending).await,
-            Strategy::AlternatingUsers => {
-                // The credential being rotated must itself work before an admin login is used
-                // on its behalf: otherwise whoever can write the secret chooses what the admin
-                // does.
-                self.accounts
-                    .check_login(&current)
-                    .await
-                    .map_err(RotationError::Database)?;
-                let admin = self.admin_login(context, &current).await?;
-                self.accounts
-                    .provision_alternate(&admin, &current, &pending)
-                    .await
-                    .map_err(RotationError::Database)
-            }
-        }
+        let Some(admin) = admin else {
+            return self.set_own(context, &current, &pending).await;
+        };
+        // The credential being rotated must itself work before the admin login is used on
+        // its behalf: otherwise whoever can write the secret chooses what the admin does.
+        self.accounts
+            .check_login(&current)
+            .await
+            .map_err(RotationError::Database)?;
+        self.accounts
+            .provision_alternate(&admin, &current, &pending)
+            .await
+            .map_err(RotationError::Database)
     }
 
     /// Single user: the user changes its own password, logged in with the current password
