@@ -152,10 +152,12 @@ start_scram_postgres() {
     --pwfile="$dir/pwfile" --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   "${as_pg[@]}" "$bin/pg_ctl" start -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" >/dev/null \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all" >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export STRONGROOM_TEST_PG_HOST=127.0.0.1 STRONGROOM_TEST_PG_PORT="$port"
   export STRONGROOM_TEST_PG_USER=strongroom_admin STRONGROOM_TEST_PG_PASSWORD="$password"
+  # Every statement is logged, so tests can show a rotation's passwords never reach the log.
+  export STRONGROOM_TEST_PG_LOG="$dir/server.log"
 }
 
 # A throwaway ClickHouse on free ports, reached over its HTTP interface, with a user whose

@@ -3,7 +3,11 @@
 //! lightest thing its server answers, and says precisely what failed and who said so, never
 //! with a secret in the message. Engines that cannot be reached from here check what can be
 //! checked (key material) and then say so.
+//!
+//! [`DatabaseAccountsDriver`] is the database side of password rotation: it checks logins,
+//! changes passwords and provisions alternate users on PostgreSQL and MySQL/MariaDB.
 
+mod accounts;
 mod bigquery;
 mod clickhouse;
 mod deps;
@@ -17,6 +21,7 @@ mod s3;
 mod snowflake;
 mod tls;
 
+pub use accounts::DatabaseAccountsDriver;
 pub use deps::{CONNECTION_TEST_TIMEOUT, TestingDeps};
 
 use std::sync::OnceLock;

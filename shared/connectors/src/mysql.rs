@@ -80,7 +80,7 @@ async fn query(options: OptsBuilder) -> Result<(), mysql_async::Error> {
 }
 
 /// Says what failed and who said so, from the error mysql_async returned.
-fn classify(
+pub(crate) fn classify(
     error: &mysql_async::Error,
     target: &str,
     secrets: &[Option<&SecretString>],
@@ -92,8 +92,9 @@ fn classify(
                 1045 | 1698 => FailureKind::Authentication,
                 // ER_BAD_DB_ERROR
                 1049 => FailureKind::MissingDatabase,
-                // ER_DBACCESS_DENIED_ERROR, ER_HOST_NOT_PRIVILEGED, ER_SPECIFIC_ACCESS_DENIED_ERROR
-                1044 | 1130 | 1227 => FailureKind::PermissionDenied,
+                // ER_DBACCESS_DENIED_ERROR, ER_HOST_NOT_PRIVILEGED, ER_SPECIFIC_ACCESS_DENIED_ERROR;
+                // ER_TABLEACCESS_DENIED_ERROR and ER_CANT_CREATE_USER_WITH_GRANT (rotation's statements)
+                1044 | 1130 | 1227 | 1142 | 1410 => FailureKind::PermissionDenied,
                 _ => FailureKind::Other,
             };
             failure(

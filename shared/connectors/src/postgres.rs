@@ -189,7 +189,7 @@ where
 }
 
 /// Says what failed and who said so, from the error tokio-postgres returned.
-fn classify(
+pub(crate) fn classify(
     error: &tokio_postgres::Error,
     target: &str,
     secrets: &[Option<&SecretString>],

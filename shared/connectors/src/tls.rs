@@ -17,10 +17,18 @@ pub(crate) struct TlsConfigs {
 
 impl TlsConfigs {
     pub(crate) fn new() -> Result<Self, rustls::Error> {
+        Self::with_roots(&[])
+    }
+
+    /// `verify-full` trusting `extra` besides the public web roots: a private CA (RDS's bundle).
+    pub(crate) fn with_roots(extra: &[CertificateDer<'static>]) -> Result<Self, rustls::Error> {
         let provider = Arc::new(ring::default_provider());
-        let roots = RootCertStore {
+        let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
+        for certificate in extra {
+            roots.add(certificate.clone())?;
+        }
         let encrypt_only = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?
             .dangerous()

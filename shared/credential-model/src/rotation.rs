@@ -446,6 +446,11 @@ pub trait DatabaseAccounts: Send + Sync {
     /// As `admin`, makes `alternate` a login that may do what `source`'s user may: creates it
     /// when absent, brings its memberships and grants in step with `source`'s (on every
     /// rotation, not only the first), and sets its password to `alternate.password`.
+    ///
+    /// `alternate` must be `alternate_username(source)`. The base user (the name without
+    /// `_clone`) holds the privileges and the clone follows it, so grants are made to the base
+    /// user: a rotation to the base user only sets its password (and, on MySQL, adds the base
+    /// user's grants to the clone), never copying the clone's back over the base user's.
     fn provision_alternate(
         &self,
         admin: &DatabaseLogin,
