@@ -25,6 +25,9 @@ use aws_lambda_events::dynamodb::EventRecord;
 use aws_lambda_events::streams::DynamoDbBatchItemFailure;
 use time::OffsetDateTime;
 
+/// The Lambda binary, as the template names it.
+pub const BINARY: &str = "strongroom-publish-events";
+
 /// A record to report that has no sequence number, so only failing the whole batch retries it.
 #[derive(Debug, thiserror::Error)]
 #[error("stream record {event_id} failed and has no sequence number to report")]

@@ -387,7 +387,11 @@ async fn a_refused_publish_is_retried_from_its_record_and_nothing_is_lost() {
         .iter()
         .map(|f| f.item_identifier.clone())
         .collect();
-    assert_eq!(failed, [first.clone()], "retry from the first record");
+    assert_eq!(
+        failed,
+        std::slice::from_ref(&first),
+        "retry from the first record"
+    );
     assert!(stack.received().await.is_empty());
 
     // Lambda's retry: the same records from the reported one on.
