@@ -72,7 +72,11 @@ fn every_function_binary_is_in_the_template_and_every_template_function_is_built
         .map(|r| r.binary.to_owned())
         .collect();
     let unrouted: Vec<&String> = in_template.difference(&routed).collect();
-    assert_eq!(unrouted, ["authorizer"], "only the authorizer has no route");
+    assert_eq!(
+        unrouted,
+        ["authorizer", "strongroom-publish-events"],
+        "only the authorizer and the stream's publisher have no route"
+    );
 }
 
 /// The backends a route declares (the connections its sandbox opens during init) are the

@@ -1,10 +1,11 @@
 //! Creates the template's stateful resources in moto: the table (with the template's key
-//! schema and global secondary indexes), the KMS key, and the secret holding the token signing
-//! key.
+//! schema, global secondary indexes and stream), the KMS key, the secret holding the token
+//! signing key and the event bus.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, SseSpecification, SseType,
+    ProjectionType, ScalarAttributeType, SseSpecification, SseType, StreamSpecification,
+    StreamViewType,
 };
 use aws_types::SdkConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -13,6 +14,8 @@ use crate::template::{Template, TemplateError};
 
 /// The logical id of the metadata table in the template.
 pub const TABLE_RESOURCE: &str = "CredentialsTable";
+/// The logical id of Strongroom's event bus in the template.
+pub const EVENT_BUS_RESOURCE: &str = "StrongroomEvents";
 
 /// What was created, by name.
 #[derive(Debug, Clone)]
@@ -20,6 +23,10 @@ pub struct LocalStack {
     pub table: String,
     pub kms_key_arn: String,
     pub token_key_secret: String,
+    /// The table's stream, when the template gives it one.
+    pub stream_arn: Option<String>,
+    /// The name of the event bus.
+    pub event_bus: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +108,15 @@ pub async fn provision(
                 .map_err(|e| aws("the table's indexes")(e.to_string()))?,
         );
     }
+    if let Some(view) = &spec.stream_view_type {
+        create = create.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(|e| aws("the table's stream")(e.to_string()))?,
+        );
+    }
     for (name, scalar) in &spec.attribute_types {
         create = create.attribute_definitions(
             AttributeDefinition::builder()
@@ -110,10 +126,24 @@ pub async fn provision(
                 .map_err(|e| aws("the table")(e.to_string()))?,
         );
     }
-    create
+    let stream_arn = create
         .send()
         .await
-        .map_err(|e| aws("the table")(sdk_detail(e)))?;
+        .map_err(|e| aws("the table")(sdk_detail(e)))?
+        .table_description
+        .and_then(|table| table.latest_stream_arn);
+    if spec.stream_view_type.is_some() && stream_arn.is_none() {
+        return Err(aws("the table's stream")("no stream ARN returned".into()));
+    }
+
+    template.expect_resource(EVENT_BUS_RESOURCE, "AWS::Events::EventBus")?;
+    let event_bus = format!("strongroom-{suffix}");
+    aws_sdk_eventbridge::Client::new(sdk)
+        .create_event_bus()
+        .name(&event_bus)
+        .send()
+        .await
+        .map_err(|e| aws("the event bus")(sdk_detail(e)))?;
 
     let token_key_secret = aws_sdk_secretsmanager::Client::new(sdk)
         .create_secret()
@@ -130,6 +160,8 @@ pub async fn provision(
         table,
         kms_key_arn,
         token_key_secret,
+        stream_arn,
+        event_bus,
     })
 }
 

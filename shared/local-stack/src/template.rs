@@ -54,6 +54,8 @@ pub struct TableSpec {
     pub key_schema: Vec<(String, String)>,
     pub attribute_types: Vec<(String, String)>,
     pub global_secondary_indexes: Vec<IndexSpec>,
+    /// The stream's `StreamViewType`, when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 /// A global secondary index: its name, key schema (attribute, `HASH`/`RANGE`) and projection.
@@ -315,7 +317,18 @@ impl Template {
                 })
                 .transpose()?
                 .unwrap_or_default(),
+            stream_view_type: get(properties, "StreamSpecification")
+                .and_then(|stream| text(stream, "StreamViewType"))
+                .map(str::to_owned),
         })
+    }
+
+    /// Checks that `logical_id` is a resource of type `kind`.
+    pub fn expect_resource(&self, logical_id: &str, kind: &str) -> Result<(), TemplateError> {
+        match text(self.resource(logical_id)?, "Type") {
+            Some(found) if found == kind => Ok(()),
+            found => Err(shape(format!("{logical_id} is a {found:?}, not a {kind}"))),
+        }
     }
 
     /// The binaries of every function, by logical id.
@@ -514,6 +527,24 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_table_stream_and_the_event_bus() {
+        let template = template();
+        let table = template.table("CredentialsTable").expect("table");
+        assert_eq!(
+            table.stream_view_type.as_deref(),
+            Some("NEW_AND_OLD_IMAGES")
+        );
+        template
+            .expect_resource("StrongroomEvents", "AWS::Events::EventBus")
+            .expect("the bus");
+        assert!(
+            template
+                .expect_resource("CredentialsTable", "AWS::Events::EventBus")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn reads_the_by_id_index() {
         let table = template().table("CredentialsTable").expect("table");
         assert_eq!(
@@ -635,6 +666,10 @@ mod tests {
                 vec![read, write, "SecretRetirePolicy"],
             ),
             ("credible-test-connection", vec![]),
+            (
+                "strongroom-publish-events",
+                vec!["ChangeStreamReadPolicy", "EventPublishPolicy"],
+            ),
             (
                 "credible-test-stored-connection",
                 vec![read, "SecretReadPolicy"],

@@ -67,6 +67,8 @@ pub fn declared_routes() -> Vec<DeclaredRoute> {
 pub struct Functions {
     pub(crate) authorizer: Arc<authorizer::Deps>,
     handlers: HashMap<&'static str, Handler>,
+    /// The identity of the function that publishes the table's changes.
+    publisher: SdkConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +134,13 @@ impl Functions {
         Ok(Functions {
             authorizer: Arc::new(authorizer),
             handlers,
+            publisher: sdk(strongroom_events::BINARY)?.clone(),
         })
+    }
+
+    /// The configuration `strongroom-publish-events` builds its clients from.
+    pub fn publisher_identity(&self) -> &SdkConfig {
+        &self.publisher
     }
 
     /// The handler of the binary `name`, if a family declares it.

@@ -2,11 +2,14 @@
 //! would — the template's routes, the real authorizer with its cache, API Gateway's own
 //! 401/403/404 bodies — and runs the real handlers in-process against moto. Each request
 //! becomes a genuine API Gateway v2 event, so handlers see exactly what they see in Lambda.
+//! Writes are published as Strongroom's events from the table's stream ([`EventPump`]).
 
 mod event;
+mod events;
 mod functions;
 mod gateway;
 
+pub use events::EventPump;
 pub use functions::{DeclaredRoute, Functions, declared_routes};
 pub use gateway::{Gateway, GatewayError, RunningGateway};
 

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use credential_model::{OrgId, Scope, Scopes, UserId};
 use secrecy::SecretString;
 use strongroom_auth::TokenIssuer;
-use strongroom_local::{Functions, Gateway, LOCAL_AUDIENCE, LOCAL_ISSUER};
+use strongroom_local::{EventPump, Functions, Gateway, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use strongroom_local_stack::{Template, provision};
 
 #[derive(Parser)]
@@ -132,6 +132,13 @@ async fn serve(state_dir: &Path, port: u16, template_path: &Path) -> Result<(), 
         LOCAL_AUDIENCE,
     )
     .await?;
+    let events = EventPump::new(
+        functions.publisher_identity(),
+        &stack,
+        strongroom_events::DEFAULT_SOURCE,
+    )
+    .await?;
+    tokio::spawn(events.run());
     let gateway = Gateway::new(&template, functions)?;
     let routes = gateway.route_keys();
     let listener =
@@ -143,6 +150,11 @@ async fn serve(state_dir: &Path, port: u16, template_path: &Path) -> Result<(), 
         println!("  {route}");
     }
     println!("Local AWS (moto): {endpoint}; table {}", stack.table);
+    println!(
+        "Events: every write is published on the event bus {} (source {})",
+        stack.event_bus,
+        strongroom_events::DEFAULT_SOURCE
+    );
     println!("Strongroom local API ready on http://127.0.0.1:{port}");
     println!("Dev token (org_dev / user_dev, every scope, 12 h):");
     println!("{dev_token}");
