@@ -141,7 +141,7 @@ impl Functions {
             let sdk = sdk(route.binary)?;
             let deps = NativeDeps {
                 store: strongroom_aws::store(sdk, &store),
-                rotation: LocalRotation::new(sdk, &store),
+                rotation: LocalRotation::new(sdk, admin, &store),
             };
             handlers.insert(route.binary, bind(deps, route));
         }

@@ -19,20 +19,21 @@ pub const LOCAL_ROTATION_FUNCTION_ARN: &str =
 
 pub struct LocalRotation {
     rotation: SecretsManagerRotation,
-    /// Reads versions and stages only (`DescribeSecret`).
+    /// Reads versions and stages only (`DescribeSecret`), as the emulator's administrator: the
+    /// check is the local stack's, not something the function does.
     vault: SecretsManagerVault,
 }
 
 impl LocalRotation {
-    /// On `sdk`'s identity: the function's own, as its Lambda sandbox would have it.
-    pub fn new(sdk: &SdkConfig, store: &StoreSettings) -> Self {
-        let client = aws_sdk_secretsmanager::Client::new(sdk);
+    /// Rotating on `function`'s identity (its template policies, as its Lambda sandbox would
+    /// have them); checking on `admin`'s.
+    pub fn new(function: &SdkConfig, admin: &SdkConfig, store: &StoreSettings) -> Self {
         LocalRotation {
             rotation: SecretsManagerRotation::new(
-                client.clone(),
+                aws_sdk_secretsmanager::Client::new(function),
                 Some(LOCAL_ROTATION_FUNCTION_ARN.to_owned()),
             ),
-            vault: SecretsManagerVault::new(client, store),
+            vault: SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(admin), store),
         }
     }
 
