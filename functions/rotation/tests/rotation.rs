@@ -5,7 +5,7 @@ mod support;
 
 use credential_model::Provider;
 use credential_model::ports::CredentialRepository;
-use credential_model::rotation::{RotationStatus, Strategy};
+use credential_model::rotation::{RotationStatus, RotationVault, Strategy};
 use serde_json::json;
 use strongroom_local_stack::testing;
 use support::*;

@@ -1,6 +1,6 @@
 //! Adapters from the domain's storage ports to AWS: the DynamoDB credential repository, the
-//! Secrets Manager vault, the one SDK configuration every client in a sandbox is built from,
-//! and the HTTP client they share.
+//! Secrets Manager vault and rotation control, the one SDK configuration every client in a
+//! sandbox is built from, and the HTTP client they share.
 
 mod aws_error;
 pub mod config;
@@ -8,12 +8,14 @@ pub mod dynamodb;
 pub mod http;
 pub mod init;
 pub mod logging;
+pub mod rotation;
 pub mod secretsmanager;
 
 pub use aws_types::SdkConfig;
 pub use config::{ConfigError, StoreSettings, sdk_config, sdk_config_with};
 pub use dynamodb::DynamoRepository;
 pub use http::AwsHttpClient;
+pub use rotation::SecretsManagerRotation;
 pub use secretsmanager::SecretsManagerVault;
 
 use std::time::Duration;

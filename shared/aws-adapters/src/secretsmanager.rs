@@ -214,6 +214,23 @@ impl SecretVault for SecretsManagerVault {
             .ok_or_else(|| VaultError::Unavailable("the secret has no current version".into()))
     }
 
+    async fn versions(&self, secret: &SecretRef) -> Result<Vec<(String, Vec<String>)>, VaultError> {
+        let output = self
+            .client
+            .describe_secret()
+            .secret_id(&secret.0)
+            .send()
+            .await
+            .map_err(failed)?;
+        let mut versions: Vec<(String, Vec<String>)> = output
+            .version_ids_to_stages
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        versions.sort();
+        Ok(versions)
+    }
+
     async fn move_current(
         &self,
         secret: &SecretRef,

@@ -180,6 +180,13 @@ pub trait SecretVault: Send + Sync {
         secret: &SecretRef,
     ) -> impl Future<Output = Result<String, VaultError>> + Send;
 
+    /// Every version of a secret with its staging labels (`AWSCURRENT`, `AWSPENDING`…), in
+    /// version-id order: one read of the secret's description, never of its value.
+    fn versions(
+        &self,
+        secret: &SecretRef,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<String>)>, VaultError>> + Send;
+
     /// Moves `AWSCURRENT` from version `from` to version `to`, only if `from` holds it:
     /// `Ok(false)` when it does not (another change moved it first), and nothing changed.
     fn move_current(

@@ -37,7 +37,8 @@ pub struct CredentialService<R, V> {
     vault: V,
 }
 
-fn store_error(error: StoreError) -> Error {
+/// The domain error of a repository's failure.
+pub fn store_error(error: StoreError) -> Error {
     match error {
         StoreError::ConditionFailed => {
             Error::Conflict("the credential was changed by another request; retry")
@@ -53,7 +54,8 @@ fn store_error(error: StoreError) -> Error {
     }
 }
 
-fn vault_error(error: VaultError) -> Error {
+/// The domain error of a vault's failure on a credential's secret.
+pub fn vault_error(error: VaultError) -> Error {
     match error {
         VaultError::NotFound => Error::Corrupt {
             what: "credential",

@@ -1,7 +1,8 @@
 //! In-memory ports with the real ones' conditional semantics, for handler and use-case tests
 //! that run in milliseconds: a repository whose writes are conditional on the id and version
-//! they expect, and a vault with versions, a compare-and-swap `AWSCURRENT`, tags and
-//! deletion. Both can be made to fail, which the real services cannot be made to do on demand.
+//! they expect, a vault with versions, a compare-and-swap `AWSCURRENT`, tags and deletion, and
+//! a rotation control that records what it is asked. Each can be made to fail, which the real
+//! services cannot be made to do on demand.
 //!
 //! They stand beside the adapters' own tests against moto; they never replace them.
 
@@ -18,6 +19,7 @@ use crate::ports::{
     CreatedSecret, CredentialRepository, Expected, NewSecret, SecretVault, SecretVersion,
     StoreError, VaultError,
 };
+use crate::rotation::{RotationControl, Schedule};
 use crate::tenancy::OrgId;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -333,6 +335,25 @@ impl SecretVault for MemoryVault {
         self.with(secret, |s| Ok(s.current.clone()))
     }
 
+    async fn versions(&self, secret: &SecretRef) -> Result<Vec<(String, Vec<String>)>, VaultError> {
+        self.with(secret, |s| {
+            let mut versions: Vec<(String, Vec<String>)> = s
+                .versions
+                .keys()
+                .map(|id| {
+                    let stages = if *id == s.current {
+                        vec!["AWSCURRENT".to_owned()]
+                    } else {
+                        Vec::new()
+                    };
+                    (id.clone(), stages)
+                })
+                .collect();
+            versions.sort();
+            Ok(versions)
+        })
+    }
+
     async fn move_current(
         &self,
         secret: &SecretRef,
@@ -374,6 +395,65 @@ impl SecretVault for MemoryVault {
         }
         lock(&self.secrets).remove(&secret.0);
         Ok(())
+    }
+}
+
+/// What a [`MemoryRotation`] was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationCall {
+    Schedule { secret: String, schedule: String },
+    Cancel { secret: String },
+    RotateNow { secret: String, token: String },
+}
+
+/// Rotation control in memory: records every call, and fails while `down`.
+#[derive(Default)]
+pub struct MemoryRotation {
+    calls: Mutex<Vec<RotationCall>>,
+    down: Mutex<bool>,
+}
+
+impl MemoryRotation {
+    /// Every call fails as unavailable while `down` (and is not recorded).
+    pub fn set_down(&self, down: bool) {
+        *lock(&self.down) = down;
+    }
+
+    /// The calls made so far, in order.
+    pub fn calls(&self) -> Vec<RotationCall> {
+        lock(&self.calls).clone()
+    }
+
+    fn record(&self, call: RotationCall) -> Result<(), VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable(
+                "the memory rotation control is down".into(),
+            ));
+        }
+        lock(&self.calls).push(call);
+        Ok(())
+    }
+}
+
+impl RotationControl for MemoryRotation {
+    async fn schedule(&self, secret: &SecretRef, schedule: &Schedule) -> Result<(), VaultError> {
+        self.record(RotationCall::Schedule {
+            secret: secret.0.clone(),
+            schedule: schedule.to_string(),
+        })
+    }
+
+    async fn cancel(&self, secret: &SecretRef) -> Result<(), VaultError> {
+        self.record(RotationCall::Cancel {
+            secret: secret.0.clone(),
+        })
+    }
+
+    async fn rotate_now(&self, secret: &SecretRef, token: &str) -> Result<(), VaultError> {
+        self.record(RotationCall::RotateNow {
+            secret: secret.0.clone(),
+            token: token.to_owned(),
+        })
     }
 }
 

@@ -674,6 +674,22 @@ mod tests {
                 "credible-test-stored-connection",
                 vec![read, "SecretReadPolicy"],
             ),
+            (
+                "strongroom-get-credential",
+                vec![read, "SecretDescribePolicy"],
+            ),
+            (
+                "strongroom-set-rotation",
+                vec![read, write, "SecretDescribePolicy", "SecretRotationPolicy"],
+            ),
+            (
+                "strongroom-delete-rotation",
+                vec![read, write, "SecretRotationPolicy"],
+            ),
+            (
+                "strongroom-rotate-credential",
+                vec![read, write, "SecretRotationPolicy"],
+            ),
         ]);
         assert_eq!(held, expected);
         let update = policies["mielto-update-credential"].actions();

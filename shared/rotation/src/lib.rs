@@ -141,7 +141,8 @@ where
     /// credential's rotation state (when the credential is known) and returned: Secrets
     /// Manager then retries the whole rotation with the same token.
     pub async fn run(&self, step: Step, secret_id: &str, token: &str) -> Result<(), RotationError> {
-        let result = self.run_step(step, secret_id, token).await;
+        // Boxed: the steps' futures nest deep enough to exhaust the compiler's layout limit.
+        let result = Box::pin(self.run_step(step, secret_id, token)).await;
         if let Err(error) = &result {
             tracing::warn!(step = step.name(), secret = secret_id, %error, "rotation step failed");
             self.record_failure(secret_id, token, error).await;

@@ -12,6 +12,8 @@ use lambda_http::{Body, Request, Response};
 use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
 use strongroom_connectors::DatabaseTester;
 use strongroom_edge::Route;
+
+use crate::rotation::LocalRotation;
 use strongroom_local_stack::{LocalStack, ProvisionError, Template, function_identities};
 
 pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
@@ -37,6 +39,7 @@ fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ 
 
 type LeveredDeps = levered::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
 type CredibleDeps = credible::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
+type NativeDeps = native::Deps<DynamoRepository, SecretsManagerVault, LocalRotation>;
 
 /// Every route every family declares.
 pub fn declared_routes() -> Vec<DeclaredRoute> {
@@ -57,6 +60,11 @@ pub fn declared_routes() -> Vec<DeclaredRoute> {
         DynamoRepository,
         SecretsManagerVault,
         DatabaseTester,
+    >()))
+    .chain(declared(&native::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+        LocalRotation,
     >()))
     .collect();
     routes.sort();
@@ -129,6 +137,14 @@ impl Functions {
         }
         for route in credible::routes() {
             let deps = CredibleDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
+            handlers.insert(route.binary, bind(deps, route));
+        }
+        for route in native::routes() {
+            let sdk = sdk(route.binary)?;
+            let deps = NativeDeps {
+                store: strongroom_aws::store(sdk, &store),
+                rotation: LocalRotation::new(sdk, admin, &store),
+            };
             handlers.insert(route.binary, bind(deps, route));
         }
         Ok(Functions {

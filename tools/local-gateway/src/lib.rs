@@ -8,10 +8,12 @@ mod event;
 mod events;
 mod functions;
 mod gateway;
+mod rotation;
 
 pub use events::EventPump;
 pub use functions::{DeclaredRoute, Functions, declared_routes};
 pub use gateway::{Gateway, GatewayError, RunningGateway};
+pub use rotation::{LOCAL_ROTATION_FUNCTION_ARN, LocalRotation};
 
 /// The token issuer and audience of the local stack.
 pub const LOCAL_ISSUER: &str = "strongroom-local";

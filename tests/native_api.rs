@@ -1,0 +1,288 @@
+//! The native API end to end: over HTTP through the local gateway, against moto, with each
+//! function under its own IAM user holding its template policies.
+//!
+//! Rotation runs against moto with a rotation function that does not exist there: moto does
+//! what Secrets Manager does before invoking it (records the function, stages `AWSPENDING`),
+//! then answers `ResourceNotFoundException`, which the local gateway's rotation control counts
+//! as done (`strongroom_local::LocalRotation`). Moto records no `ScheduleExpression`: it keeps
+//! `RotationEnabled` for `AutomaticallyAfterDays` schedules only, so the schedule is checked in
+//! Strongroom's own record, and Secrets Manager's side by the function it names.
+
+use credential_model::Scope;
+use serde_json::{Value, json};
+use strongroom_e2e::{ALL_SCOPES, Harness, Reply, canary, org};
+use strongroom_local::LOCAL_ROTATION_FUNCTION_ARN;
+
+fn credential(id: &str) -> String {
+    format!("/strongroom/v1/credentials/{id}")
+}
+
+fn rotation(id: &str) -> String {
+    format!("/strongroom/v1/credentials/{id}/rotation")
+}
+
+fn rotate(id: &str) -> String {
+    format!("/strongroom/v1/credentials/{id}/rotate")
+}
+
+/// A problem (`application/problem+json`) of `status` and type `kind`.
+fn assert_problem(reply: &Reply, status: u16, kind: &str) -> Value {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(
+        reply.content_type.as_deref(),
+        Some("application/problem+json")
+    );
+    let problem = reply.json();
+    assert_eq!(problem["type"], format!("urn:strongroom:problem:{kind}"));
+    assert_eq!(problem["status"], status);
+    assert!(problem["title"].is_string() && problem["detail"].is_string());
+    problem
+}
+
+/// The fields a `400` problem names.
+fn fields(reply: &Reply) -> Vec<String> {
+    let problem = assert_problem(reply, 400, "invalid-request");
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("a field").to_owned())
+        .collect()
+}
+
+/// Creates Levered's PostgreSQL connection holding `password`; its id.
+async fn levered_postgres(api: &Harness, token: &str, password: &str) -> String {
+    let body = json!({"provider": "postgres", "dataset_id": "public", "credentials": {
+        "host": "db.internal", "port": 5432, "database": "analytics", "username": "app",
+        "password": password}});
+    let reply = api
+        .post("/api/v2/warehouse/connections", token, &body)
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()["id"].as_str().expect("an id").to_owned()
+}
+
+/// The secret's rotation function and the ids of the versions staged `stage`.
+async fn described(api: &Harness, arn: &str, stage: &str) -> (bool, Option<String>, Vec<String>) {
+    let described = api
+        .secrets()
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .expect("describe");
+    let staged = described
+        .version_ids_to_stages()
+        .into_iter()
+        .flatten()
+        .filter(|(_, stages)| stages.iter().any(|s| s == stage))
+        .map(|(id, _)| id.clone())
+        .collect();
+    (
+        described.rotation_enabled().unwrap_or(false),
+        described.rotation_lambda_arn().map(str::to_owned),
+        staged,
+    )
+}
+
+#[tokio::test]
+async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let password = canary();
+    let org = org("native");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let id = levered_postgres(&api, &token, &password).await;
+    let arns = api.secret_arns_in_table().await;
+    let arn = arns.first().expect("the credential's secret");
+
+    // Read natively: its family, kind and the one version of its secret.
+    let reply = api.get(&credential(&id), &token).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+    let read = reply.json();
+    assert_eq!(read["id"], id.as_str());
+    assert_eq!(read["family"], "levered");
+    assert_eq!(read["kind"], "warehouse-connection");
+    assert_eq!(read["provider"], "postgres");
+    assert_eq!(read["version"], 1);
+    let (_, _, current) = described(&api, arn, "AWSCURRENT").await;
+    assert_eq!(read["secret"]["currentVersion"], current[0].as_str());
+    assert_eq!(
+        read["secret"]["versions"],
+        json!([{"id": current[0], "stages": ["AWSCURRENT"]}])
+    );
+    assert_eq!(read["rotation"]["enabled"], false);
+
+    // Rotation can't start before it is configured.
+    let reply = api.post_empty(&rotate(&id), &token).await;
+    let problem = assert_problem(&reply, 409, "conflict");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("rotation is not configured"))
+    );
+
+    // Scheduled: the settings in the record, the rotation function on the secret.
+    let settings = json!({"schedule": "rate(30 days)", "strategy": "single-user"});
+    let reply = api
+        .send_json(reqwest::Method::PUT, &rotation(&id), &token, &settings)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let scheduled = reply.json();
+    assert_eq!(scheduled["rotation"]["enabled"], true);
+    assert_eq!(scheduled["rotation"]["schedule"], "rate(30 days)");
+    assert_eq!(scheduled["rotation"]["strategy"], "single-user");
+    assert_eq!(scheduled["version"], 2);
+    let (_, function, _) = described(&api, arn, "AWSCURRENT").await;
+    assert_eq!(function.as_deref(), Some(LOCAL_ROTATION_FUNCTION_ARN));
+    assert_eq!(api.get(&credential(&id), &token).await.json(), scheduled);
+
+    // Rotate now: 202 with the token, which Secrets Manager stages AWSPENDING.
+    let reply = api.post_empty(&rotate(&id), &token).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    let started = reply.json();
+    assert_eq!(started["id"], id.as_str());
+    assert_eq!(started["rotation"]["status"], "in-progress");
+    let token_id = started["rotation"]["token"].as_str().expect("a token");
+    let (_, _, pending) = described(&api, arn, "AWSPENDING").await;
+    assert_eq!(pending, [token_id]);
+    let read = api.get(&credential(&id), &token).await.json();
+    assert_eq!(read["rotation"]["status"], "in-progress");
+    assert_eq!(read["rotation"]["token"], token_id);
+    assert!(
+        read["secret"]["versions"]
+            .as_array()
+            .expect("versions")
+            .contains(&json!({"id": token_id, "stages": ["AWSPENDING"]}))
+    );
+
+    // Stopped: cancelled in Secrets Manager, settings cleared; again is fine.
+    for _ in 0..2 {
+        let reply = api.delete(&rotation(&id), &token).await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+    }
+    let (enabled, _, _) = described(&api, arn, "AWSCURRENT").await;
+    assert!(!enabled);
+    let read = api.get(&credential(&id), &token).await.json();
+    assert_eq!(read["rotation"]["enabled"], false);
+    assert_eq!(read["rotation"]["schedule"], Value::Null);
+    assert_eq!(
+        read["rotation"]["status"], "in-progress",
+        "the last rotation's state stays"
+    );
+
+    api.assert_never_exposed(&password).await;
+}
+
+#[tokio::test]
+async fn every_family_reads_natively_and_tenancy_holds() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let password = canary();
+    let elsewhere = org("other");
+    let org = org("tenancy");
+    let owner = api.token(&org, "user_owner", &[Scope::Read, Scope::Write]);
+    let colleague = api.token(&org, "user_colleague", &[Scope::Read, Scope::Write]);
+    let admin = api.token(&org, "user_admin", &[Scope::Admin]);
+    let stranger = api.token(&elsewhere, "user_owner", ALL_SCOPES);
+
+    let reply = api
+        .post(
+            "/api/v1/user/warehouseCredentials",
+            &owner,
+            &json!({"name": "Mine", "credentials": {"type": "snowflake", "user": "ANALYST",
+                    "password": password}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let own = reply.json()["results"]["uuid"]
+        .as_str()
+        .expect("a uuid")
+        .to_owned();
+    let reply = api
+        .post(
+            "/api/v1/credentials",
+            &owner,
+            &json!({"label": "OpenAI", "auth_type": "api_key", "credential_scope": "workspace",
+                    "provider": "openai", "credentials": {"api_key": password}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let generic = reply.json()["id"].as_str().expect("an id").to_owned();
+
+    let read = api.get(&credential(&own), &owner).await.json();
+    assert_eq!(
+        (&read["family"], &read["provider"]),
+        (&json!("lightdash"), &json!("snowflake"))
+    );
+    let read = api.get(&credential(&generic), &colleague).await.json();
+    assert_eq!(
+        (&read["family"], &read["kind"]),
+        (&json!("mielto"), &json!("generic-credential"))
+    );
+    assert_eq!(api.get(&credential(&own), &admin).await.status, 200);
+
+    let unknown = api
+        .get(&credential(&uuid::Uuid::new_v4().to_string()), &owner)
+        .await;
+    let unknown = assert_problem(&unknown, 404, "not-found");
+    for (path, token) in [
+        (credential(&own), &colleague),
+        (credential(&own), &stranger),
+        (credential(&generic), &stranger),
+        (rotate(&own), &colleague),
+        (rotation(&generic), &stranger),
+    ] {
+        let reply = if path.ends_with("/rotate") {
+            api.post_empty(&path, token).await
+        } else if path.ends_with("/rotation") {
+            api.delete(&path, token).await
+        } else {
+            api.get(&path, token).await
+        };
+        let problem = assert_problem(&reply, 404, "not-found");
+        assert_eq!(problem["detail"], unknown["detail"], "{path}");
+    }
+
+    // Only database logins rotate; bad settings name their field.
+    let sent = json!({"schedule": "rate(1 day)", "strategy": "single-user"});
+    let reply = api
+        .send_json(reqwest::Method::PUT, &rotation(&own), &owner, &sent)
+        .await;
+    assert_eq!(fields(&reply), ["provider"]);
+    let id = levered_postgres(&api, &owner, &password).await;
+    for (sent, named) in [
+        (
+            json!({"schedule": "every day", "strategy": "single-user"}),
+            "schedule",
+        ),
+        (
+            json!({"schedule": "rate(1 day)", "strategy": "both"}),
+            "strategy",
+        ),
+        (
+            json!({"schedule": "rate(1 day)", "strategy": "alternating-users",
+                "adminCredentialId": generic}),
+            "adminCredentialId",
+        ),
+    ] {
+        let reply = api
+            .send_json(reqwest::Method::PUT, &rotation(&id), &owner, &sent)
+            .await;
+        assert_eq!(fields(&reply), [named], "{sent}");
+    }
+    assert_eq!(
+        api.get(&credential(&id), &owner).await.json()["version"],
+        1,
+        "nothing written"
+    );
+
+    let reader = api.token(&org, "user_owner", &[Scope::Read]);
+    let reply = api.delete(&rotation(&id), &reader).await;
+    assert_problem(&reply, 403, "forbidden");
+
+    api.assert_never_exposed(&password).await;
+}
