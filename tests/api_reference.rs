@@ -74,8 +74,12 @@ fn every_function_binary_is_in_the_template_and_every_template_function_is_built
     let unrouted: Vec<&String> = in_template.difference(&routed).collect();
     assert_eq!(
         unrouted,
-        ["authorizer", "strongroom-publish-events"],
-        "only the authorizer and the stream's publisher have no route"
+        [
+            "authorizer",
+            "strongroom-publish-events",
+            "strongroom-rotation"
+        ],
+        "only the authorizer, the stream's publisher and the rotation function have no route"
     );
 }
 

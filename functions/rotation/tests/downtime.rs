@@ -23,7 +23,7 @@ struct Seen {
 /// Runs `rotations` rotations of `secret` while `CLIENTS` clients each read `AWSCURRENT` and
 /// log in with it, over and over.
 async fn under_load(env: &Env, pg: &ScramPostgres, secret: &str, rotations: usize) -> Seen {
-    const CLIENTS: usize = 4;
+    const CLIENTS: usize = 8;
     let stop = Arc::new(AtomicBool::new(false));
     let attempts = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -71,13 +71,15 @@ async fn under_load(env: &Env, pg: &ScramPostgres, secret: &str, rotations: usiz
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn clients_see_no_authentication_failure_through_20_alternating_rotations() {
     let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
         return;
     };
     let login = pg_user(&pg, "load").await;
-    let admin = env.generic("org_load", Provider::Postgres, &pg_admin_login(&pg)).await;
+    let admin = env
+        .generic("org_load", Provider::Postgres, &pg_admin_login(&pg))
+        .await;
     let record = env
         .connection(
             "org_load",
@@ -95,27 +97,35 @@ async fn clients_see_no_authentication_failure_through_20_alternating_rotations(
         seen.elapsed.as_secs_f64(),
         seen.failures
     );
-    assert!(rate >= 50.0, "the clients logged in {rate:.0} times a second");
+    assert!(
+        rate >= 50.0,
+        "the clients logged in {rate:.0} times a second"
+    );
     assert_eq!(seen.failures, 0);
 }
 
 /// Single user leaves a window between the password change and `finishSecret`: measured and
 /// reported (the rate of failed logins times the time under load), not hidden.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn single_user_rotation_leaves_a_window_of_milliseconds() {
     let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
         return;
     };
     let login = pg_user(&pg, "window").await;
     let record = env
-        .connection("org_window", Provider::Postgres, &login, Strategy::SingleUser, None)
+        .connection(
+            "org_window",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
         .await;
     let rotations = 10;
     let seen = under_load(&env, &pg, &record.record.secret.0, rotations).await;
-    let window_ms = seen.failures as f64 / seen.attempts.max(1) as f64
-        * seen.elapsed.as_secs_f64()
-        * 1000.0
-        / rotations as f64;
+    let window_ms =
+        seen.failures as f64 / seen.attempts.max(1) as f64 * seen.elapsed.as_secs_f64() * 1000.0
+            / rotations as f64;
     eprintln!(
         "single user: {} of {} logins failed in {:.1} s: a window of about {window_ms:.0} ms per rotation",
         seen.failures,

@@ -20,7 +20,13 @@ async fn a_single_user_rotation_changes_the_password_once_and_the_metadata_follo
     };
     let login = pg_user(&pg, "single").await;
     let record = env
-        .connection("org_rot1", Provider::Postgres, &login, Strategy::SingleUser, None)
+        .connection(
+            "org_rot1",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
         .await;
     let secret = record.record.secret.0.clone();
     let before = record.record.secret_version.clone();
@@ -35,17 +41,28 @@ async fn a_single_user_rotation_changes_the_password_once_and_the_metadata_follo
             if name == "createSecret" {
                 let value = env
                     .vault()
-                    .value(&secret, credential_model::rotation::Selector::version(&token, "AWSPENDING"))
+                    .value(
+                        &secret,
+                        credential_model::rotation::Selector::version(&token, "AWSPENDING"),
+                    )
                     .await
                     .expect("readable")
                     .expect("pending");
                 let text = secrecy::ExposeSecret::expose_secret(&value.document).to_owned();
-                assert!(pending.as_ref().is_none_or(|p| p == &text), "createSecret twice differs");
+                assert!(
+                    pending.as_ref().is_none_or(|p| p == &text),
+                    "createSecret twice differs"
+                );
                 pending = Some(text);
             }
         }
     }
-    assert_eq!(deps.rotator.accounts().changes(), 1, "{:?}", deps.rotator.accounts().calls());
+    assert_eq!(
+        deps.rotator.accounts().changes(),
+        1,
+        "{:?}",
+        deps.rotator.accounts().calls()
+    );
     let mut expected = vec![
         (before.clone(), vec!["AWSPREVIOUS".to_owned()]),
         (token.clone(), vec!["AWSCURRENT".to_owned()]),
@@ -76,7 +93,10 @@ async fn a_single_user_rotation_changes_the_password_once_and_the_metadata_follo
         .expect("stored");
     let outcome = env
         .service()
-        .test_connection(&levered, &strongroom_connectors::DatabaseTester::new(std::time::Duration::from_secs(5)))
+        .test_connection(
+            &levered,
+            &strongroom_connectors::DatabaseTester::new(std::time::Duration::from_secs(5)),
+        )
         .await
         .expect("tested");
     assert_eq!(outcome, credential_model::ports::TestOutcome::Passed);
@@ -91,10 +111,15 @@ async fn the_preamble_refuses_or_does_nothing_without_touching_the_database() {
     };
     let login = pg_user(&pg, "preamble").await;
     let record = env
-        .connection("org_rot2", Provider::Postgres, &login, Strategy::SingleUser, None)
+        .connection(
+            "org_rot2",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
         .await;
     let secret = record.record.secret.0.clone();
-    let first = record.record.secret_version.clone();
     let deps = env.deps();
 
     // Rotation not enabled in Secrets Manager: a pending version staged by hand.
@@ -107,15 +132,23 @@ async fn the_preamble_refuses_or_does_nothing_without_touching_the_database() {
         .send()
         .await
         .expect("staged");
-    let error = rotation::handle(&deps, step("createSecret", &secret, "00000000-0000-4000-8000-000000000001"))
-        .await
-        .expect_err("not enabled");
+    let error = rotation::handle(
+        &deps,
+        step(
+            "createSecret",
+            &secret,
+            "00000000-0000-4000-8000-000000000001",
+        ),
+    )
+    .await
+    .expect_err("not enabled");
     assert!(error.contains("not enabled"), "{error}");
 
     let token = env.start_rotation(&secret).await;
     for (token, words) in [
         ("00000000-0000-4000-8000-00000000dead", "not a version"),
-        (first.as_str(), "not AWSPENDING"),
+        // The version staged by hand above: RotateSecret moved AWSPENDING off it.
+        ("00000000-0000-4000-8000-000000000001", "not AWSPENDING"),
     ] {
         let error = rotation::handle(&deps, step("setSecret", &secret, token))
             .await
@@ -128,7 +161,11 @@ async fn the_preamble_refuses_or_does_nothing_without_touching_the_database() {
     // The token is current now: every step succeeds without a database.
     let fresh = env.deps();
     rotate(&fresh, &secret, &token).await.expect("a no-op");
-    assert!(fresh.rotator.accounts().calls().is_empty(), "{:?}", fresh.rotator.accounts().calls());
+    assert!(
+        fresh.rotator.accounts().calls().is_empty(),
+        "{:?}",
+        fresh.rotator.accounts().calls()
+    );
     assert_eq!(deps.rotator.accounts().calls().len(), calls);
 }
 
@@ -162,14 +199,19 @@ async fn a_rotation_retried_after_a_crash_at_any_write_point_converges() {
             point => crashing.rotator.vault().crash_after(point),
         }
         let token = env.start_rotation(&secret).await;
-        let error = rotate(&crashing, &secret, &token).await.expect_err("crashed");
+        let error = rotate(&crashing, &secret, &token)
+            .await
+            .expect_err("crashed");
         assert!(error.contains("crash injected"), "{point:?}: {error}");
         let retry = env.deps();
         rotate(&retry, &secret, &token)
             .await
             .unwrap_or_else(|e| panic!("{point:?}: the retry failed: {e}"));
         let changes = crashing.rotator.accounts().changes() + retry.rotator.accounts().changes();
-        assert_eq!(changes, 1, "{point:?}: the database changed {changes} times");
+        assert_eq!(
+            changes, 1,
+            "{point:?}: the database changed {changes} times"
+        );
         let mut expected = vec![
             (previous.clone(), vec!["AWSPREVIOUS".to_owned()]),
             (token.clone(), vec!["AWSCURRENT".to_owned()]),
@@ -178,7 +220,10 @@ async fn a_rotation_retried_after_a_crash_at_any_write_point_converges() {
         assert_eq!(env.stages(&secret).await, expected, "{point:?}");
         let current = env.current_login(&secret).await;
         let password = secrecy::ExposeSecret::expose_secret(&current.password).to_owned();
-        assert!(pg_logs_in(&pg, &login.username, &password).await, "{point:?}");
+        assert!(
+            pg_logs_in(&pg, &login.username, &password).await,
+            "{point:?}"
+        );
         let stored = env
             .repository()
             .get_any(&record.record.key)
@@ -201,9 +246,20 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
     // Not Strongroom's: its name is outside the deployment's prefix, whatever its tags say.
     let login = pg_user(&pg, "guard").await;
     let record = env
-        .connection("org_guard", Provider::Postgres, &login, Strategy::AlternatingUsers, None)
+        .connection(
+            "org_guard",
+            Provider::Postgres,
+            &login,
+            Strategy::AlternatingUsers,
+            None,
+        )
         .await;
-    let tags = env.vault().describe(&record.record.secret.0).await.expect("described").tags;
+    let tags = env
+        .vault()
+        .describe(&record.record.secret.0)
+        .await
+        .expect("described")
+        .tags;
     let foreign = env
         .sm
         .create_secret()
@@ -211,7 +267,12 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
         .secret_string(r#"{"engine":"postgres","host":"h","username":"u","password":"p"}"#)
         .set_tags(Some(
             tags.iter()
-                .map(|(k, v)| aws_sdk_secretsmanager::types::Tag::builder().key(k).value(v).build())
+                .map(|(k, v)| {
+                    aws_sdk_secretsmanager::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                })
                 .collect(),
         ))
         .send()
@@ -229,9 +290,10 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
         .generic("org_other", Provider::Postgres, &pg_admin_login(&pg))
         .await;
     let secret = record.record.secret.0.clone();
-    let mut document: serde_json::Value =
-        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&env.current(&secret).await.document))
-            .expect("JSON");
+    let mut document: serde_json::Value = serde_json::from_str(
+        secrecy::ExposeSecret::expose_secret(&env.current(&secret).await.document),
+    )
+    .expect("JSON");
     document["masterarn"] = json!(theirs.record.secret.0);
     env.sm
         .put_secret_value()
@@ -247,7 +309,10 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
     let error = rotation::handle(&deps, step("setSecret", &secret, &token))
         .await
         .expect_err("refused");
-    assert!(error.contains("not a Strongroom secret of this organization"), "{error}");
+    assert!(
+        error.contains("not a Strongroom secret of this organization"),
+        "{error}"
+    );
 
     // A pending version that names another host.
     let mut pending = document.clone();
@@ -259,7 +324,12 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
         .secret_id(&secret)
         .version_stage("AWSPENDING")
         .remove_from_version_id(
-            env.vault().describe(&secret).await.expect("described").holder_of("AWSPENDING").expect("pending"),
+            env.vault()
+                .describe(&secret)
+                .await
+                .expect("described")
+                .holder_of("AWSPENDING")
+                .expect("pending"),
         )
         .send()
         .await
@@ -277,7 +347,11 @@ async fn foreign_secrets_cross_tenant_admins_and_host_changes_are_refused_before
         .await
         .expect_err("refused");
     assert!(error.contains("another host"), "{error}");
-    assert!(deps.rotator.accounts().calls().is_empty(), "{:?}", deps.rotator.accounts().calls());
+    assert!(
+        deps.rotator.accounts().calls().is_empty(),
+        "{:?}",
+        deps.rotator.accounts().calls()
+    );
 }
 
 /// Alternating users over four rotations: the users take turns, both log in after each, and
@@ -288,7 +362,9 @@ async fn alternating_users_take_turns_on_postgresql_and_both_keep_working() {
         return;
     };
     let login = pg_user(&pg, "alt").await;
-    let admin = env.generic("org_alt_pg", Provider::Postgres, &pg_admin_login(&pg)).await;
+    let admin = env
+        .generic("org_alt_pg", Provider::Postgres, &pg_admin_login(&pg))
+        .await;
     let record = env
         .connection(
             "org_alt_pg",
@@ -308,13 +384,20 @@ async fn alternating_users_take_turns_on_postgresql_and_both_keep_working() {
             .await
             .unwrap_or_else(|e| panic!("rotation {round}: {e}"));
         let current = env.current_login(&secret).await;
-        let expected = if round % 2 == 0 { &clone } else { &login.username };
+        let expected = if round % 2 == 0 {
+            &clone
+        } else {
+            &login.username
+        };
         assert_eq!(&current.username, expected, "rotation {round}");
         let password = secrecy::ExposeSecret::expose_secret(&current.password).to_owned();
         logins.retain(|(user, _)| user != &current.username);
         logins.push((current.username.clone(), password));
         for (user, password) in &logins {
-            assert!(pg_logs_in(&pg, user, password).await, "rotation {round}: {user}");
+            assert!(
+                pg_logs_in(&pg, user, password).await,
+                "rotation {round}: {user}"
+            );
         }
         let stored = env
             .repository()
@@ -333,7 +416,9 @@ async fn alternating_users_take_turns_on_mariadb_and_both_keep_working() {
     };
     let login = my_user(&server, "alt", false).await;
     let admin_login = my_user(&server, "adm", true).await;
-    let admin = env.generic("org_alt_my", Provider::Mariadb, &admin_login).await;
+    let admin = env
+        .generic("org_alt_my", Provider::Mariadb, &admin_login)
+        .await;
     let record = env
         .connection(
             "org_alt_my",
@@ -356,7 +441,10 @@ async fn alternating_users_take_turns_on_mariadb_and_both_keep_working() {
         logins.retain(|(user, _)| user != &current.username);
         logins.push((current.username.clone(), password));
         for (user, password) in &logins {
-            assert!(my_logs_in(&server, user, password).await, "rotation {round}: {user}");
+            assert!(
+                my_logs_in(&server, user, password).await,
+                "rotation {round}: {user}"
+            );
         }
     }
 }
@@ -370,12 +458,19 @@ async fn an_outside_rotation_reaches_the_metadata_through_its_event() {
     };
     let login = pg_user(&pg, "outside").await;
     let record = env
-        .connection("org_outside", Provider::Postgres, &login, Strategy::AlternatingUsers, None)
+        .connection(
+            "org_outside",
+            Provider::Postgres,
+            &login,
+            Strategy::AlternatingUsers,
+            None,
+        )
         .await;
     let secret = record.record.secret.0.clone();
-    let mut document: serde_json::Value =
-        serde_json::from_str(secrecy::ExposeSecret::expose_secret(&env.current(&secret).await.document))
-            .expect("JSON");
+    let mut document: serde_json::Value = serde_json::from_str(
+        secrecy::ExposeSecret::expose_secret(&env.current(&secret).await.document),
+    )
+    .expect("JSON");
     document["username"] = json!(format!("{}_clone", login.username));
     document["password"] = json!(password());
     let written = env

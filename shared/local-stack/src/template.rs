@@ -690,6 +690,10 @@ mod tests {
                 "strongroom-rotate-credential",
                 vec![read, write, "SecretRotationPolicy"],
             ),
+            (
+                "strongroom-rotation",
+                vec![read, write, "SecretUpdatePolicy", "SecretRotationPolicy"],
+            ),
         ]);
         assert_eq!(held, expected);
         let update = policies["mielto-update-credential"].actions();

@@ -15,8 +15,8 @@ use credential_model::rotation::{
     SecretDescription, Selector, StagedValue, Strategy,
 };
 use credential_model::{
-    AnyRecord, Attributes, Caller, CredentialId, CredentialService, NewCredential, OrgId, Provider, RecordKey,
-    SecretRef, UserId,
+    AnyRecord, Attributes, Caller, CredentialId, CredentialService, NewCredential, OrgId, Provider,
+    RecordKey, SecretRef, UserId,
 };
 use mysql_async::prelude::Queryable;
 use rotation::Deps;
@@ -24,8 +24,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
 use strongroom_connectors::DatabaseAccountsDriver;
-use strongroom_local_stack::testing::{self, ScramPostgres, ServerLogin, unique_suffix};
 use strongroom_local_stack::LocalStack;
+use strongroom_local_stack::testing::{self, ScramPostgres, ServerLogin, unique_suffix};
 use strongroom_rotation::Rotator;
 
 pub type Service = CredentialService<DynamoRepository, SecretsManagerVault>;
@@ -142,9 +142,18 @@ impl Env {
     }
 
     /// Sets the rotation settings of the credential under `key`, as the native API does.
-    pub async fn configure(&self, key: &RecordKey, strategy: Strategy, admin: Option<CredentialId>) {
+    pub async fn configure(
+        &self,
+        key: &RecordKey,
+        strategy: Strategy,
+        admin: Option<CredentialId>,
+    ) {
         let repository = self.repository();
-        let read = repository.get_any(key).await.expect("readable").expect("stored");
+        let read = repository
+            .get_any(key)
+            .await
+            .expect("readable")
+            .expect("stored");
         let mut record = read.clone();
         record.record.rotation.settings = Some(RotationSettings {
             schedule: Schedule::parse("rate(1 day)").expect("valid"),
@@ -168,7 +177,11 @@ impl Env {
             .secret_id(secret)
             .client_request_token(&token)
             .rotation_lambda_arn(ABSENT_FUNCTION)
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(1).build())
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(1)
+                    .build(),
+            )
             .rotate_immediately(true)
             .send()
             .await;
@@ -183,7 +196,12 @@ impl Env {
 
     /// Every version of `secret` and its labels, sorted.
     pub async fn stages(&self, secret: &str) -> Vec<(String, Vec<String>)> {
-        let mut versions = self.vault().describe(secret).await.expect("described").versions;
+        let mut versions = self
+            .vault()
+            .describe(secret)
+            .await
+            .expect("described")
+            .versions;
         versions.retain(|(_, stages)| !stages.is_empty());
         for (_, stages) in &mut versions {
             stages.sort();
@@ -210,7 +228,8 @@ impl Env {
 pub struct AdminLogin {}
 
 impl Attributes for AdminLogin {
-    const KIND: credential_model::CredentialKind = credential_model::CredentialKind::GenericCredential;
+    const KIND: credential_model::CredentialKind =
+        credential_model::CredentialKind::GenericCredential;
 }
 
 pub fn caller(org: &str) -> Caller {
