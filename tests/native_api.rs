@@ -3,14 +3,14 @@
 //!
 //! Rotation runs against moto with a rotation function that does not exist there: moto does
 //! what Secrets Manager does before invoking it (records the function, stages `AWSPENDING`),
-//! then answers `ResourceNotFoundException`, which the local gateway's rotation control counts
-//! as done (`strongroom_local::LocalRotation`). Moto records no `ScheduleExpression`: it keeps
-//! `RotationEnabled` for `AutomaticallyAfterDays` schedules only, so the schedule is checked in
-//! Strongroom's own record, and Secrets Manager's side by the function it names.
+//! then answers `ResourceNotFoundException`; the local gateway's rotation control then runs the
+//! rotation function's four steps in-process (`strongroom_local::LocalRotation`), against the
+//! password-checking PostgreSQL. Moto records no `ScheduleExpression`, so the schedule is
+//! checked in Strongroom's own record, and Secrets Manager's side by the function it names.
 
 use credential_model::Scope;
 use serde_json::{Value, json};
-use strongroom_e2e::{ALL_SCOPES, Harness, Reply, canary, org};
+use strongroom_e2e::{ALL_SCOPES, Harness, Reply, Warehouse, canary, org};
 use strongroom_local::LOCAL_ROTATION_FUNCTION_ARN;
 
 fn credential(id: &str) -> String {
@@ -87,13 +87,20 @@ async fn described(api: &Harness, arn: &str, stage: &str) -> (bool, Option<Strin
 
 #[tokio::test]
 async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
-    let Some(api) = Harness::start().await else {
+    let (Some(api), Some(warehouse)) = (Harness::start().await, Warehouse::find()) else {
         return;
     };
     let password = canary();
+    let database = warehouse.database(&password).await;
     let org = org("native");
     let token = api.token(&org, "user_1", ALL_SCOPES);
-    let id = levered_postgres(&api, &token, &password).await;
+    let mut body = strongroom_e2e::levered_postgres(&database, &password);
+    body["credentials"]["sslmode"] = json!("disable");
+    let reply = api
+        .post("/api/v2/warehouse/connections", &token, &body)
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.json()["id"].as_str().expect("an id").to_owned();
     let arns = api.secret_arns_in_table().await;
     let arn = arns.first().expect("the credential's secret");
 
@@ -139,7 +146,8 @@ async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
     assert_eq!(function.as_deref(), Some(LOCAL_ROTATION_FUNCTION_ARN));
     assert_eq!(api.get(&credential(&id), &token).await.json(), scheduled);
 
-    // Rotate now: 202 with the token, which Secrets Manager stages AWSPENDING.
+    // Rotate now: 202 with the token; the rotation runs (locally, before the answer) and the
+    // token's version becomes current, the password changed in the database once.
     let reply = api.post_empty(&rotate(&id), &token).await;
     assert_eq!(reply.status, 202, "{}", reply.text);
     let started = reply.json();
@@ -147,16 +155,29 @@ async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
     assert_eq!(started["rotation"]["status"], "in-progress");
     let token_id = started["rotation"]["token"].as_str().expect("a token");
     let (_, _, pending) = described(&api, arn, "AWSPENDING").await;
-    assert_eq!(pending, [token_id]);
+    assert!(pending.is_empty(), "AWSPENDING left on {pending:?}");
     let read = api.get(&credential(&id), &token).await.json();
-    assert_eq!(read["rotation"]["status"], "in-progress");
+    assert_eq!(read["rotation"]["status"], "succeeded", "{read}");
     assert_eq!(read["rotation"]["token"], token_id);
+    assert!(read["rotation"]["lastRotatedAt"].is_string(), "{read}");
+    assert_eq!(read["secret"]["currentVersion"], token_id);
     assert!(
         read["secret"]["versions"]
             .as_array()
             .expect("versions")
-            .contains(&json!({"id": token_id, "stages": ["AWSPENDING"]}))
+            .contains(&json!({"id": current[0], "stages": ["AWSPREVIOUS"]}))
     );
+    let rotated = api.current_secret(arn).await;
+    assert_ne!(rotated["password"], password.as_str());
+    let reply = api
+        .post_empty("/api/v2/warehouse/connections/test", &token)
+        .await;
+    assert_eq!(
+        reply.status, 200,
+        "the family tests the rotated password: {}",
+        reply.text
+    );
+    assert_eq!(reply.json()["success"], true, "{}", reply.text);
 
     // Stopped: cancelled in Secrets Manager, settings cleared; again is fine.
     for _ in 0..2 {
@@ -169,7 +190,7 @@ async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
     assert_eq!(read["rotation"]["enabled"], false);
     assert_eq!(read["rotation"]["schedule"], Value::Null);
     assert_eq!(
-        read["rotation"]["status"], "in-progress",
+        read["rotation"]["status"], "succeeded",
         "the last rotation's state stays"
     );
 

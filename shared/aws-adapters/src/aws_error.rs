@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 
-pub(crate) fn describe<E>(error: SdkError<E, HttpResponse>) -> String
+pub fn describe<E>(error: SdkError<E, HttpResponse>) -> String
 where
     E: std::error::Error + Send + Sync + 'static,
 {

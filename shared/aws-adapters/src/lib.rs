@@ -2,7 +2,7 @@
 //! Secrets Manager vault and rotation control, the one SDK configuration every client in a
 //! sandbox is built from, and the HTTP client they share.
 
-mod aws_error;
+pub mod aws_error;
 pub mod config;
 pub mod dynamodb;
 pub mod http;

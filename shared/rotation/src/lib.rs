@@ -93,9 +93,6 @@ pub struct Rotator<R, V, D> {
     policy: PasswordPolicy,
     /// What every Strongroom secret's name starts with (`strongroom` → `strongroom/{org}/…`).
     secret_prefix: String,
-    /// Whether `finishSecret` takes `AWSPENDING` off the new version itself: when Strongroom,
-    /// not Secrets Manager's RotateSecret, drives the steps (locally on moto), nobody else will.
-    clear_pending: bool,
     /// The context of the rotation the sandbox last ran a step of: Secrets Manager runs the
     /// four steps one after another, usually in one warm sandbox, so the later steps skip the
     /// calls the first one made, re-checking only what may have changed.
@@ -115,7 +112,6 @@ where
             accounts,
             policy: PasswordPolicy::default(),
             secret_prefix: secret_prefix.into(),
-            clear_pending: true,
             memo: Mutex::new(None),
         }
     }

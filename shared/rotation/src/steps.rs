@@ -318,13 +318,14 @@ where
     }
 
     /// What follows the move of `AWSCURRENT`: `AWSPENDING` taken off, and the metadata told.
+    /// Secrets Manager takes `AWSPENDING` off itself when it drives the steps; when anything
+    /// else does (a local stack, a rotation resumed by hand) nobody would, and a label left
+    /// on a version that is not current blocks the next rotation. One write, either way.
     pub(crate) async fn conclude(&self, context: &Context) -> Result<(), RotationError> {
         let arn = &context.description.arn;
-        if self.clear_pending {
-            self.vault
-                .move_stage(arn, PENDING, None, Some(&context.token))
-                .await?;
-        }
+        self.vault
+            .move_stage(arn, PENDING, None, Some(&context.token))
+            .await?;
         let document = self
             .vault
             .value(arn, Selector::stage(CURRENT))
