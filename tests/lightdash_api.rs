@@ -331,6 +331,52 @@ async fn every_warehouse_type_and_authentication_lives_through_create_list_updat
     }
 }
 
+/// A rotation Strongroom did not drive (AWS's template, the console: a new version made
+/// current, the metadata untouched) is kept by a later update that leaves the password out:
+/// the update merges from the version the rotation wrote, never rolls the password back.
+#[tokio::test]
+async fn an_update_after_an_outside_rotation_keeps_the_rotated_password() {
+    let Some(api) = Harness::start().await else {
+        return;
+    };
+    let org = org("outside");
+    let token = api.token(&org, "user_1", ALL_SCOPES);
+    let (original, rotated) = (canary(), canary());
+    let created = results(
+        &api.post(
+            CREDENTIALS,
+            &token,
+            &json!({"name": "pg", "credentials": {"type": "postgres", "user": "a",
+                "password": original}}),
+        )
+        .await,
+    );
+    let uuid = uuid_of(&created);
+    let (arn, mut document) = only_secret(&api, &org).await;
+    document["password"] = json!(rotated);
+    api.secrets()
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(document.to_string())
+        .version_stages("AWSCURRENT")
+        .send()
+        .await
+        .expect("rotated outside Strongroom");
+    let renamed = patch(
+        &api,
+        &token,
+        &uuid,
+        &json!({"name": "renamed", "credentials": {"type": "postgres", "user": "b"}}),
+    )
+    .await;
+    assert_eq!(results(&renamed)["credentials"]["user"], "b");
+    assert_eq!(
+        only_secret(&api, &org).await.1["password"],
+        rotated.as_str(),
+        "the update put the pre-rotation password back"
+    );
+}
+
 #[tokio::test]
 async fn an_update_replaces_the_secrets_it_sends_and_a_new_type_brings_its_own() {
     let Some(api) = Harness::start().await else {

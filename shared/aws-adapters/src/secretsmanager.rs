@@ -17,7 +17,7 @@ use credential_model::SecretRef;
 use credential_model::ports::{CreatedSecret, NewSecret, SecretVault};
 pub use credential_model::ports::{SecretVersion, VaultError};
 use credential_model::rotation::{
-    PENDING, RotationVault, SecretDescription, Selector, StagedValue,
+    PENDING, PREVIOUS, RotationVault, SecretDescription, Selector, StagedValue,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -125,6 +125,11 @@ async fn read_value(
                 created_at: output
                     .created_date
                     .and_then(|at| std::time::SystemTime::try_from(at).ok()),
+                replaced: output
+                    .version_stages
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|stage| stage == PREVIOUS),
             }),
             _ => Err(VaultError::Unavailable(
                 "the secret has no string value or version".into(),

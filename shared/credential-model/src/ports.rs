@@ -131,6 +131,8 @@ pub struct SecretVersion {
     pub version_id: String,
     /// When the version was written: which of two versions is the later one.
     pub created_at: Option<std::time::SystemTime>,
+    /// The version was current and another has been made current since (`AWSPREVIOUS`).
+    pub replaced: bool,
 }
 
 /// A secret as created: where it is, and the id of its first version.

@@ -176,9 +176,10 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
 
     /// The version whose secrets a change of `record` keeps: the one its metadata names —
     /// the change before may be written but not promoted yet, and its secrets are the ones to
-    /// keep — unless the current version was written after it: then a rotation (Strongroom's,
-    /// AWS's template, the console) moved `AWSCURRENT` since, and merging from the named
-    /// version would put back the password the rotation replaced.
+    /// keep — unless a rotation (Strongroom's, AWS's template, the console) made another
+    /// current since: the named version was replaced (`AWSPREVIOUS`), or the current one was
+    /// written after it. Merging from the named version would put back the password the
+    /// rotation replaced.
     async fn mergeable<A>(
         &self,
         record: &CredentialRecord<A>,
@@ -188,13 +189,9 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             .read_version(&record.secret, &record.secret_version)
             .await?;
         let current = self.vault.read_current(&record.secret).await?;
-        Ok(
-            if current.version_id != named.version_id && current.created_at > named.created_at {
-                current
-            } else {
-                named
-            },
-        )
+        let rotated_since = current.version_id != named.version_id
+            && (named.replaced || current.created_at > named.created_at);
+        Ok(if rotated_since { current } else { named })
     }
 
     /// Writes `updated` over `record`, conditionally on finding it as it was read.

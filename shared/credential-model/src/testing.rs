@@ -202,6 +202,8 @@ struct Secret {
     /// Each version's document and when it was written.
     versions: HashMap<String, (String, std::time::SystemTime)>,
     current: String,
+    /// The version that was current before `current` (`AWSPREVIOUS`).
+    previous: Option<String>,
     tags: Vec<(String, String)>,
     /// Scheduled for deletion: unreadable and unwritable, as Secrets Manager has it.
     deleted: bool,
@@ -259,6 +261,7 @@ impl MemoryVault {
                     document: SecretString::from(document.clone()),
                     version_id: version_id.to_owned(),
                     created_at: Some(*created_at),
+                    replaced: s.previous.as_deref() == Some(version_id),
                 })
                 .ok_or(VaultError::NotFound)
         })
@@ -293,6 +296,7 @@ impl SecretVault for MemoryVault {
                     (secret.document.expose_secret().to_owned(), written_at()),
                 )]),
                 current: version.clone(),
+                previous: None,
                 tags: secret.tags,
                 deleted: false,
             },
@@ -364,7 +368,7 @@ impl SecretVault for MemoryVault {
             if s.current != from {
                 return Ok(false);
             }
-            s.current = to.to_owned();
+            s.previous = Some(std::mem::replace(&mut s.current, to.to_owned()));
             Ok(true)
         })
     }
