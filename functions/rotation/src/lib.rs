@@ -7,6 +7,8 @@
 //!   templates, the console) reach the credential's metadata.
 //! - `strongroom.rotation.requested` (`{organization, credentialId}`): a rotation a platform
 //!   team's rule asks for.
+//! - `credential.created` (Strongroom's own): a connection that replaced a rotated one keeps
+//!   its rotation settings, and its new secret is scheduled here.
 
 use std::time::Duration;
 
@@ -17,7 +19,6 @@ use credential_model::rotation::{
     DatabaseAccounts, PasswordPolicy, RotationControl, RotationVault,
 };
 use credential_model::{CredentialId, OrgId};
-use serde::Deserialize;
 use serde_json::Value;
 use strongroom_aws::config::ConfigError;
 use strongroom_aws::{
@@ -28,6 +29,8 @@ use strongroom_rotation::{Outcome, RotationError, Rotator, Step};
 
 /// The `detail-type` of a rotation a rule requests.
 pub const ROTATION_REQUESTED: &str = "strongroom.rotation.requested";
+/// The `detail-type` of Strongroom's own event for a new credential (`strongroom-events`).
+pub const CREDENTIAL_CREATED: &str = "credential.created";
 
 /// The function's dependencies in Lambda.
 pub type AwsDeps =
@@ -100,6 +103,11 @@ pub enum Event {
         organization: OrgId,
         id: CredentialId,
     },
+    /// A credential was created: one that replaced a rotated one keeps its schedule.
+    Created {
+        organization: OrgId,
+        id: CredentialId,
+    },
     /// Another Secrets Manager event the rule let through (`RotationStarted`): nothing to do.
     Ignored(String),
 }
@@ -138,24 +146,27 @@ pub fn parse(event: Value, event_source: &str) -> Result<Event, String> {
             })
         }
         (source, ROTATION_REQUESTED) if source == event_source => {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Requested {
-                organization: String,
-                credential_id: String,
-            }
-            let detail: Requested = serde_json::from_value(event.detail).map_err(|e| {
-                format!("{ROTATION_REQUESTED} needs `organization` and `credentialId`: {e}")
-            })?;
-            Ok(Event::Requested {
-                organization: OrgId::parse(&detail.organization)
-                    .ok_or("`organization` is not an organization id")?,
-                id: CredentialId::parse(&detail.credential_id)
-                    .ok_or("`credentialId` is not a credential id")?,
-            })
+            let (organization, id) = credential(&event.detail, "credentialId")?;
+            Ok(Event::Requested { organization, id })
+        }
+        (source, CREDENTIAL_CREATED) if source == event_source => {
+            let (organization, id) = credential(&event.detail, "id")?;
+            Ok(Event::Created { organization, id })
         }
         (source, detail_type) => Err(format!("unexpected event `{detail_type}` from `{source}`")),
     }
+}
+
+/// The credential an event of Strongroom's names: its `organization` and its id at `id_field`.
+fn credential(detail: &Value, id_field: &str) -> Result<(OrgId, CredentialId), String> {
+    let text = |field: &str| detail.get(field).and_then(Value::as_str);
+    let organization = text("organization")
+        .and_then(OrgId::parse)
+        .ok_or("the event's `organization` is not an organization id")?;
+    let id = text(id_field)
+        .and_then(CredentialId::parse)
+        .ok_or_else(|| format!("the event's `{id_field}` is not a credential id"))?;
+    Ok((organization, id))
 }
 
 /// Handles one event. An error fails the invocation: Secrets Manager then retries the
@@ -187,6 +198,11 @@ where
             .request(&organization, id, &deps.control)
             .await
             .map(|token| serde_json::json!({ "token": token })),
+        Event::Created { organization, id } => deps
+            .rotator
+            .schedule_created(&organization, id, &deps.control)
+            .await
+            .map(|()| Value::Null),
         Event::Ignored(name) => {
             tracing::debug!(event = name, "nothing to do");
             Ok(Value::Null)

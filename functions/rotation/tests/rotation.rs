@@ -504,3 +504,228 @@ async fn an_outside_rotation_reaches_the_metadata_through_its_event() {
         Some(RotationStatus::Succeeded)
     );
 }
+
+/// An EventBridge event from Strongroom's own bus.
+fn strongroom_event(detail_type: &str, detail: serde_json::Value) -> serde_json::Value {
+    json!({
+        "version": "0", "id": "e2", "detail-type": detail_type, "source": "strongroom",
+        "account": "123456789012", "time": "2026-11-24T00:00:00Z", "region": "us-east-1",
+        "resources": [], "detail": detail
+    })
+}
+
+/// Secrets Manager's report of a rotation's outcome.
+fn outcome_event(name: &str, secret: &str) -> serde_json::Value {
+    json!({
+        "version": "0", "id": "e3", "detail-type": "AWS Service Event via CloudTrail",
+        "source": "aws.secretsmanager", "account": "123456789012",
+        "time": "2026-11-24T00:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"eventName": name, "additionalEventData": {"SecretId": secret}}
+    })
+}
+
+/// "Rotate when X happens": a rule's `strongroom.rotation.requested` starts a rotation of a
+/// configured credential (Secrets Manager then runs the steps), and is refused for one
+/// without settings or of another organization.
+#[tokio::test]
+async fn a_requested_rotation_starts_for_a_configured_credential_only() {
+    let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
+        return;
+    };
+    let login = pg_user(&pg, "requested").await;
+    let record = env
+        .connection(
+            "org_req",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
+        .await;
+    let secret = record.record.secret.0.clone();
+    let deps = env.deps();
+    let id = record.record.id.to_string();
+    for (org, words) in [("org_req_other", "no such credential")] {
+        let event = strongroom_event(
+            "strongroom.rotation.requested",
+            json!({"organization": org, "credentialId": id}),
+        );
+        let error = rotation::handle(&deps, event).await.expect_err("refused");
+        assert!(error.contains(words), "{error}");
+    }
+    let event = strongroom_event(
+        "strongroom.rotation.requested",
+        json!({"organization": "org_req", "credentialId": id}),
+    );
+    let answer = rotation::handle(&deps, event).await.expect("started");
+    let token = answer["token"].as_str().expect("a token").to_owned();
+    assert_eq!(
+        *deps.control.started.lock().expect("lock"),
+        vec![token.clone()]
+    );
+    let stored = env
+        .repository()
+        .get_any(&record.record.key)
+        .await
+        .expect("readable")
+        .expect("stored");
+    let state = stored.record.rotation.state.expect("a state");
+    assert_eq!(
+        (state.status, state.token.as_deref()),
+        (RotationStatus::InProgress, Some(token.as_str()))
+    );
+    // Secrets Manager runs the steps with the token.
+    rotate(&deps, &secret, &token).await.expect("rotated");
+    let current = env.current_login(&secret).await;
+    let password = secrecy::ExposeSecret::expose_secret(&current.password).to_owned();
+    assert!(pg_logs_in(&pg, &login.username, &password).await);
+}
+
+/// A replaced connection keeps its rotation settings; when Strongroom hears of the new
+/// credential, its new secret is scheduled with the rotation function.
+#[tokio::test]
+async fn a_replaced_connection_keeps_its_rotation_and_its_new_secret_is_scheduled() {
+    let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
+        return;
+    };
+    let login = pg_user(&pg, "replaced").await;
+    let first = env
+        .connection(
+            "org_replace",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
+        .await;
+    let replacement = env
+        .service()
+        .replace(
+            &caller("org_replace"),
+            first.record.key.clone(),
+            credential_model::NewCredential {
+                document: login.document(Provider::Postgres),
+                attributes: levered::Connection::default(),
+                expires_at: None,
+            },
+        )
+        .await
+        .expect("replaced");
+    assert_ne!(replacement.secret, first.record.secret);
+    assert_eq!(
+        replacement.rotation.settings,
+        first.record.rotation.settings
+    );
+    let deps = env.deps();
+    let event = strongroom_event(
+        "credential.created",
+        json!({"organization": "org_replace", "id": replacement.id.to_string()}),
+    );
+    rotation::handle(&deps, event).await.expect("scheduled");
+    let described = env
+        .sm
+        .describe_secret()
+        .secret_id(&replacement.secret.0)
+        .send()
+        .await
+        .expect("described");
+    assert_eq!(described.rotation_lambda_arn(), Some(ABSENT_FUNCTION));
+    assert_eq!(described.rotation_enabled(), Some(true));
+    // And it rotates.
+    let token = env.start_rotation(&replacement.secret.0).await;
+    rotate(&deps, &replacement.secret.0, &token)
+        .await
+        .expect("the replacement rotates");
+}
+
+/// A rotation that failed after the database changed (the pending password works, the
+/// current does not) is resumed by its `RotationFailed` event; one that failed before is
+/// cleared, so the next can start.
+#[tokio::test]
+async fn a_stuck_rotation_is_resumed_or_cleared_when_it_is_reported_failed() {
+    let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
+        return;
+    };
+    let login = pg_user(&pg, "stuck").await;
+    let record = env
+        .connection(
+            "org_stuck",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
+        .await;
+    let secret = record.record.secret.0.clone();
+    let deps = env.deps();
+
+    // Failed after setSecret: resumed.
+    let token = env.start_rotation(&secret).await;
+    for name in ["createSecret", "setSecret"] {
+        rotation::handle(&deps, step(name, &secret, &token))
+            .await
+            .expect("a step");
+    }
+    let stale = env.current_login(&secret).await;
+    assert!(
+        !pg_logs_in(
+            &pg,
+            &stale.username,
+            secrecy::ExposeSecret::expose_secret(&stale.password)
+        )
+        .await
+    );
+    rotation::handle(&env.deps(), outcome_event("RotationFailed", &secret))
+        .await
+        .expect("recovered");
+    let current = env.current(&secret).await;
+    assert_eq!(
+        current.version_id, token,
+        "the pending version was made current"
+    );
+    let login_now = env.current_login(&secret).await;
+    assert!(
+        pg_logs_in(
+            &pg,
+            &login_now.username,
+            secrecy::ExposeSecret::expose_secret(&login_now.password)
+        )
+        .await
+    );
+    let stored = env
+        .repository()
+        .get_any(&record.record.key)
+        .await
+        .expect("readable")
+        .expect("stored");
+    assert_eq!(stored.record.secret_version, token);
+
+    // Failed before the database changed: cleared, and the next rotation goes through.
+    let token = env.start_rotation(&secret).await;
+    rotation::handle(&deps, step("createSecret", &secret, &token))
+        .await
+        .expect("created");
+    rotation::handle(&env.deps(), outcome_event("RotationFailed", &secret))
+        .await
+        .expect("recovered");
+    assert!(
+        env.stages(&secret)
+            .await
+            .iter()
+            .all(|(_, stages)| !stages.contains(&"AWSPENDING".to_owned())),
+        "AWSPENDING cleared"
+    );
+    let stored = env
+        .repository()
+        .get_any(&record.record.key)
+        .await
+        .expect("readable")
+        .expect("stored");
+    let state = stored.record.rotation.state.expect("a state");
+    assert_eq!(state.status, RotationStatus::Failed);
+    assert!(state.reason.is_some_and(|r| r.contains("cleared")));
+    let token = env.start_rotation(&secret).await;
+    rotate(&env.deps(), &secret, &token)
+        .await
+        .expect("the next rotation");
+}

@@ -115,7 +115,8 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         id: CredentialId,
         new: NewCredential<A>,
     ) -> Result<CredentialRecord<A>, Error> {
-        self.write(caller, key, id, new, Expected::Absent).await
+        self.write(caller, key, id, new, Expected::Absent, Default::default())
+            .await
     }
 
     /// Changes the credential `record` in place: same id, same secret (so its ARN stays valid
@@ -306,7 +307,13 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         let existing = self.get::<A>(&key).await?;
         let expected = existing.as_ref().map_or(Expected::Absent, Expected::record);
         let id = CredentialId::generate();
-        let record = self.write(caller, key, id, new, expected).await?;
+        // The replacement keeps how the credential rotates: Strongroom's rotation function
+        // schedules the new secret when it hears of its creation.
+        let rotation = crate::rotation::Rotation {
+            settings: existing.as_ref().and_then(|e| e.rotation.settings.clone()),
+            state: None,
+        };
+        let record = self.write(caller, key, id, new, expected, rotation).await?;
         if let Some(previous) = existing {
             self.retire(&previous.secret).await;
         }
@@ -361,6 +368,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         id: CredentialId,
         new: NewCredential<A>,
         expected: Expected,
+        rotation: crate::rotation::Rotation,
     ) -> Result<CredentialRecord<A>, Error> {
         let kind = A::KIND;
         let provider = new.document.provider();
@@ -392,7 +400,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             secret: created.secret,
             secret_version: created.version_id,
             expires_at: new.expires_at,
-            rotation: Default::default(),
+            rotation,
             created_by: caller.user.clone(),
             created_at: at,
             updated_at: at,
@@ -563,6 +571,37 @@ mod tests {
         assert_eq!(second.version, 2);
         assert_ne!(first.id, second.id);
         assert_eq!(service.vault().live_secrets(), vec![second.secret.0]);
+    }
+
+    #[tokio::test]
+    async fn given_a_rotated_connection_when_replacing_then_the_rotation_settings_stay() {
+        let service = service();
+        let first = replaced(&service, "first").await;
+        let settings = crate::rotation::RotationSettings {
+            schedule: crate::rotation::Schedule::parse("rate(7 days)").expect("valid"),
+            strategy: crate::rotation::Strategy::SingleUser,
+            admin_credential: None,
+        };
+        let configured = CredentialRecord {
+            rotation: crate::rotation::Rotation {
+                settings: Some(settings.clone()),
+                state: None,
+            },
+            version: first.version + 1,
+            ..first.clone()
+        };
+        service
+            .repository()
+            .put(&configured, Expected::record(&first))
+            .await
+            .expect("configured");
+        let second = replaced(&service, "second").await;
+        assert_ne!(second.secret, first.secret);
+        assert_eq!(second.rotation.settings, Some(settings));
+        assert_eq!(
+            second.rotation.state, None,
+            "the new secret has not rotated"
+        );
     }
 
     #[tokio::test]

@@ -203,4 +203,28 @@ where
         }
         Ok(token)
     }
+
+    /// Schedules the secret of the credential `id` of `organization` when its record carries
+    /// rotation settings: a replaced connection keeps how it rotates, and its new secret is
+    /// scheduled when Strongroom hears of its creation. Does nothing for one without.
+    pub async fn schedule_created(
+        &self,
+        organization: &OrgId,
+        id: CredentialId,
+        control: &impl RotationControl,
+    ) -> Result<(), RotationError> {
+        let Some(key) = self.repository.locate(organization, id).await? else {
+            return Ok(());
+        };
+        let Some(record) = self.repository.get_any(&key).await? else {
+            return Ok(());
+        };
+        let Some(settings) = &record.record.rotation.settings else {
+            return Ok(());
+        };
+        control
+            .schedule(&record.record.secret, &settings.schedule)
+            .await?;
+        Ok(())
+    }
 }

@@ -127,10 +127,7 @@ where
             return Ok(());
         }
         let current = DatabaseLogin::parse(&context.current.document)?;
-        let username = match context.settings.strategy {
-            Strategy::SingleUser => current.username.clone(),
-            Strategy::AlternatingUsers => alternate_username(&current.username, current.engine)?,
-        };
+        let username = self.rotated_username(context, &current)?;
         let password = self.policy.generate(current.engine);
         let document = with_login(&context.current.document, &username, &password)?;
         self.vault
@@ -139,6 +136,18 @@ where
         self.record_state(context, RotationStatus::InProgress, None)
             .await;
         Ok(())
+    }
+
+    /// The user the rotation gives a new password: the current one, or the other of the two.
+    fn rotated_username(
+        &self,
+        context: &Context,
+        current: &DatabaseLogin,
+    ) -> Result<String, RotationError> {
+        Ok(match context.settings.strategy {
+            Strategy::SingleUser => current.username.clone(),
+            Strategy::AlternatingUsers => alternate_username(&current.username, current.engine)?,
+        })
     }
 
     /// setSecret: makes the database accept the pending password.
@@ -153,10 +162,7 @@ where
                 "the pending secret names another host or port than the current one",
             ));
         }
-        let expected_user = match context.settings.strategy {
-            Strategy::SingleUser => current.username.clone(),
-            Strategy::AlternatingUsers => alternate_username(&current.username, current.engine)?,
-        };
+        let expected_user = self.rotated_username(context, &current)?;
         if pending.username != expected_user {
             return Err(refused(format!(
                 "the pending secret's user must be `{expected_user}`"
@@ -326,18 +332,19 @@ where
         self.vault
             .move_stage(arn, PENDING, None, Some(&context.token))
             .await?;
-        let document = self
-            .vault
-            .value(arn, Selector::stage(CURRENT))
-            .await?
-            .filter(|current| current.version_id == context.token)
-            .ok_or_else(|| refused("the rotated version is not current"))?;
-        let login = DatabaseLogin::parse(&document.document)?;
+        // The user now current, without reading it back: the rotation's own (the context
+        // read it when the rotation was already over), or the one its strategy made.
+        let current = DatabaseLogin::parse(&context.current.document)?;
+        let username = if context.current.version_id == context.token {
+            current.username
+        } else {
+            self.rotated_username(context, &current)?
+        };
         self.follow(
             &context.key,
             arn,
             &context.token,
-            Some(&login.username),
+            Some(&username),
             RotationStatus::Succeeded,
             None,
         )

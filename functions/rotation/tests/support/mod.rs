@@ -29,7 +29,7 @@ use strongroom_local_stack::testing::{self, ScramPostgres, ServerLogin, unique_s
 use strongroom_rotation::Rotator;
 
 pub type Service = CredentialService<DynamoRepository, SecretsManagerVault>;
-pub type TestDeps = Deps<DynamoRepository, Faulty<SecretsManagerVault>, Counting, NoRequests>;
+pub type TestDeps = Deps<DynamoRepository, Faulty<SecretsManagerVault>, Counting, MotoRotation>;
 
 /// A Lambda ARN Secrets Manager cannot find: moto then stages the rotation's empty
 /// `AWSPENDING` version and stops, as the issue describes; the test runs the steps itself.
@@ -77,7 +77,10 @@ impl Env {
                 Counting::default(),
                 &self.settings.secret_prefix,
             ),
-            control: NoRequests,
+            control: MotoRotation {
+                client: self.sm.clone(),
+                started: Mutex::new(Vec::new()),
+            },
             event_source: "strongroom".into(),
         }
     }
@@ -580,20 +583,55 @@ impl DatabaseAccounts for Counting {
     }
 }
 
-/// The function's tests drive steps themselves: a rule's request is the only thing that
-/// would start a rotation, and these tests send none.
-pub struct NoRequests;
+/// Secrets Manager's side of scheduling and starting rotations, on moto: `RotateSecret`
+/// naming a function moto does not have (it stages `AWSPENDING` and enables rotation, then
+/// answers "not found"). The tests then run the steps themselves, as Secrets Manager would.
+pub struct MotoRotation {
+    client: aws_sdk_secretsmanager::Client,
+    pub started: Mutex<Vec<String>>,
+}
 
-impl RotationControl for NoRequests {
-    async fn schedule(&self, _: &SecretRef, _: &Schedule) -> Result<(), VaultError> {
-        Err(VaultError::Unavailable("not in these tests".into()))
+impl MotoRotation {
+    async fn rotate(&self, secret: &SecretRef, token: Option<&str>) -> Result<(), VaultError> {
+        let result = self
+            .client
+            .rotate_secret()
+            .secret_id(&secret.0)
+            .set_client_request_token(token.map(str::to_owned))
+            .rotation_lambda_arn(ABSENT_FUNCTION)
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .automatically_after_days(1)
+                    .build(),
+            )
+            .rotate_immediately(token.is_some())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(VaultError::Unavailable(format!("{error:?}"))),
+        }
+    }
+}
+
+impl RotationControl for MotoRotation {
+    async fn schedule(&self, secret: &SecretRef, _: &Schedule) -> Result<(), VaultError> {
+        self.rotate(secret, None).await
     }
 
     async fn cancel(&self, _: &SecretRef) -> Result<(), VaultError> {
         Err(VaultError::Unavailable("not in these tests".into()))
     }
 
-    async fn rotate_now(&self, _: &SecretRef, _: &str) -> Result<(), VaultError> {
-        Err(VaultError::Unavailable("not in these tests".into()))
+    async fn rotate_now(&self, secret: &SecretRef, token: &str) -> Result<(), VaultError> {
+        self.started.lock().expect("lock").push(token.to_owned());
+        self.rotate(secret, Some(token)).await
     }
 }
