@@ -195,6 +195,10 @@ async fn a_database_credential_reads_rotates_on_a_schedule_now_and_stops() {
     );
 
     api.assert_never_exposed(&password).await;
+    // The password the rotation generated is secret material too: in no response, log line,
+    // item, or secret's name, description or tags.
+    api.assert_never_exposed(rotated["password"].as_str().expect("a password"))
+        .await;
 }
 
 #[tokio::test]
