@@ -4,7 +4,6 @@
 mod support;
 
 use credential_model::Provider;
-use credential_model::ports::CredentialRepository;
 use credential_model::rotation::{RotationStatus, RotationVault, Strategy};
 use serde_json::json;
 use strongroom_local_stack::testing;
@@ -74,12 +73,7 @@ async fn a_single_user_rotation_changes_the_password_once_and_the_metadata_follo
     assert_ne!(new_password, login.password);
     assert!(pg_logs_in(&pg, &login.username, &new_password).await);
     assert!(!pg_logs_in(&pg, &login.username, &login.password).await);
-    let stored = env
-        .repository()
-        .get_any(&record.record.key)
-        .await
-        .expect("readable")
-        .expect("stored");
+    let stored = env.stored(&record.record.key).await;
     assert_eq!(stored.record.secret_version, token);
     let state = stored.record.rotation.state.expect("a rotation state");
     assert_eq!(state.status, RotationStatus::Succeeded);
@@ -224,12 +218,7 @@ async fn a_rotation_retried_after_a_crash_at_any_write_point_converges() {
             pg_logs_in(&pg, &login.username, &password).await,
             "{point:?}"
         );
-        let stored = env
-            .repository()
-            .get_any(&record.record.key)
-            .await
-            .expect("readable")
-            .expect("stored");
+        let stored = env.stored(&record.record.key).await;
         assert_eq!(stored.record.secret_version, token, "{point:?}");
     }
 }
@@ -399,12 +388,7 @@ async fn alternating_users_take_turns_on_postgresql_and_both_keep_working() {
                 "rotation {round}: {user}"
             );
         }
-        let stored = env
-            .repository()
-            .get_any(&record.record.key)
-            .await
-            .expect("readable")
-            .expect("stored");
+        let stored = env.stored(&record.record.key).await;
         assert_eq!(stored.record.settings["username"], json!(current.username));
     }
 }
@@ -491,12 +475,7 @@ async fn an_outside_rotation_reaches_the_metadata_through_its_event() {
         "detail": {"eventName": "RotationSucceeded", "additionalEventData": {"SecretId": secret}}
     });
     rotation::handle(&deps, event).await.expect("followed");
-    let stored = env
-        .repository()
-        .get_any(&record.record.key)
-        .await
-        .expect("readable")
-        .expect("stored");
+    let stored = env.stored(&record.record.key).await;
     assert_eq!(stored.record.secret_version, version);
     assert_eq!(stored.record.settings["username"], document["username"]);
     assert_eq!(
@@ -563,12 +542,7 @@ async fn a_requested_rotation_starts_for_a_configured_credential_only() {
         *deps.control.started.lock().expect("lock"),
         vec![token.clone()]
     );
-    let stored = env
-        .repository()
-        .get_any(&record.record.key)
-        .await
-        .expect("readable")
-        .expect("stored");
+    let stored = env.stored(&record.record.key).await;
     let state = stored.record.rotation.state.expect("a state");
     assert_eq!(
         (state.status, state.token.as_deref()),
@@ -692,12 +666,7 @@ async fn a_stuck_rotation_is_resumed_or_cleared_when_it_is_reported_failed() {
         )
         .await
     );
-    let stored = env
-        .repository()
-        .get_any(&record.record.key)
-        .await
-        .expect("readable")
-        .expect("stored");
+    let stored = env.stored(&record.record.key).await;
     assert_eq!(stored.record.secret_version, token);
 
     // Failed before the database changed: cleared, and the next rotation goes through.
@@ -715,12 +684,7 @@ async fn a_stuck_rotation_is_resumed_or_cleared_when_it_is_reported_failed() {
             .all(|(_, stages)| !stages.contains(&"AWSPENDING".to_owned())),
         "AWSPENDING cleared"
     );
-    let stored = env
-        .repository()
-        .get_any(&record.record.key)
-        .await
-        .expect("readable")
-        .expect("stored");
+    let stored = env.stored(&record.record.key).await;
     let state = stored.record.rotation.state.expect("a state");
     assert_eq!(state.status, RotationStatus::Failed);
     assert!(state.reason.is_some_and(|r| r.contains("cleared")));

@@ -213,6 +213,20 @@ fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeV
 }
 
 impl DynamoRepository {
+    /// The item under `key`, read consistently.
+    async fn get_item(&self, key: &RecordKey) -> Result<Option<ItemMap>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+
     /// Puts `item` if the record it replaces is what `expected` says.
     async fn put_item(&self, item: ItemMap, expected: Expected) -> Result<(), StoreError> {
         let (condition, values) = condition(expected);
@@ -237,19 +251,9 @@ impl CredentialRepository for DynamoRepository {
         &self,
         key: &RecordKey,
     ) -> Result<Option<CredentialRecord<A>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .item
-            .as_ref()
-            .map(|item| from_item(&key.organization, item))
+        self.get_item(key)
+            .await?
+            .map(|item| from_item(&key.organization, &item))
             .transpose()
     }
 
@@ -262,16 +266,7 @@ impl CredentialRepository for DynamoRepository {
     }
 
     async fn get_any(&self, key: &RecordKey) -> Result<Option<AnyRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let Some(item) = output.item else {
+        let Some(item) = self.get_item(key).await? else {
             return Ok(None);
         };
         let (kind, record) = from_any_item(&key.organization, &item)?;

@@ -242,27 +242,8 @@ impl SecretVault for SecretsManagerVault {
         to: &str,
         from: &str,
     ) -> Result<bool, VaultError> {
-        let result = self
-            .client
-            .update_secret_version_stage()
-            .secret_id(&secret.0)
-            .version_stage(CURRENT_STAGE)
-            .move_to_version_id(to)
-            .remove_from_version_id(from)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            // `from` does not hold AWSCURRENT (any more): another change moved it.
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(UpdateSecretVersionStageError::is_invalid_parameter_exception) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(failed(error)),
-        }
+        // `Ok(false)`: `from` does not hold AWSCURRENT (any more): another change moved it.
+        RotationVault::move_stage(self, &secret.0, CURRENT_STAGE, Some(to), Some(from)).await
     }
 
     async fn tag(&self, secret: &SecretRef, tags: &[(String, String)]) -> Result<(), VaultError> {

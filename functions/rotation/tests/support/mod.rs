@@ -144,6 +144,15 @@ impl Env {
             .expect("stored")
     }
 
+    /// The record under `key`, which must be there.
+    pub async fn stored(&self, key: &RecordKey) -> AnyRecord {
+        self.repository()
+            .get_any(key)
+            .await
+            .expect("readable")
+            .expect("stored")
+    }
+
     /// Sets the rotation settings of the credential under `key`, as the native API does.
     pub async fn configure(
         &self,
