@@ -1,6 +1,6 @@
-//! A proxy in front of moto that counts AWS calls by operation, so the bench can say how many
-//! calls each request makes, and the connections functions open to it (it keeps them alive, as
-//! AWS endpoints do; moto closes each after one response).
+//! A proxy in front of moto that counts AWS calls by service and operation, so the bench can
+//! say how many calls each request makes, and the connections functions open to it (it keeps
+//! them alive, as AWS endpoints do; moto closes each after one response).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -39,13 +39,21 @@ const HOP_BY_HOP: [&str; 7] = [
     "upgrade",
 ];
 
-/// The operation a request names: JSON protocols say it in `x-amz-target`.
+/// The service and operation a request names (`SecretsManager.GetSecretValue`): JSON
+/// protocols say both in `x-amz-target`.
 fn operation(headers: &HeaderMap) -> String {
-    headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
-        .unwrap_or_else(|| "other".to_owned())
+    let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) else {
+        return "other.other".to_owned();
+    };
+    let (prefix, operation) = target.rsplit_once('.').unwrap_or(("other", target));
+    let service = match prefix {
+        "secretsmanager" => "SecretsManager",
+        "TrentService" => "KMS",
+        "AWSEvents" => "EventBridge",
+        dynamodb if dynamodb.starts_with("DynamoDB") => "DynamoDB",
+        other => other,
+    };
+    format!("{service}.{operation}")
 }
 
 async fn forward(
@@ -116,26 +124,56 @@ impl CountingProxy {
         self.connections.load(Ordering::SeqCst)
     }
 
-    /// Calls counted so far, by operation.
+    /// Calls counted so far, by service and operation.
     pub fn calls(&self) -> BTreeMap<String, u64> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
 
-/// The calls made between two snapshots, as `Operation×n` in order.
-pub fn difference(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> (u64, String) {
-    let mut total = 0;
-    let mut parts = Vec::new();
-    for (operation, count) in after {
-        let made = count - before.get(operation).copied().unwrap_or(0);
-        if made > 0 {
-            total += made;
-            parts.push(if made == 1 {
-                operation.clone()
+/// The calls made between two snapshots, by service and operation.
+pub fn made(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter_map(|(operation, count)| {
+            let made = count - before.get(operation).copied().unwrap_or(0);
+            (made > 0).then(|| (operation.clone(), made))
+        })
+        .collect()
+}
+
+/// `calls` as `Operation×n` in order (the service left out), and their total.
+pub fn listed(calls: &BTreeMap<String, u64>) -> (u64, String) {
+    let parts: Vec<String> = calls
+        .iter()
+        .map(|(name, made)| {
+            let operation = name.split_once('.').map_or(name.as_str(), |(_, o)| o);
+            if *made == 1 {
+                operation.to_owned()
             } else {
                 format!("{operation}×{made}")
-            });
-        }
+            }
+        })
+        .collect();
+    (calls.values().sum(), parts.join(" "))
+}
+
+/// The calls made between two snapshots, as `Operation×n` in order.
+pub fn difference(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> (u64, String) {
+    listed(&made(before, after))
+}
+
+/// `calls` of each service, apart.
+pub fn by_service(calls: &BTreeMap<String, u64>) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut services: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for (name, made) in calls {
+        let service = name.split_once('.').map_or(name.as_str(), |(s, _)| s);
+        services
+            .entry(service.to_owned())
+            .or_default()
+            .insert(name.clone(), *made);
     }
-    (total, parts.join(" "))
+    services
 }

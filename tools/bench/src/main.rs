@@ -3,12 +3,15 @@
 //! function: cold init (process start to its first request for work) beside an empty
 //! `lambda_runtime` function's in the same run, where the init went (phase by phase), the first
 //! request after init, binary size, warm latency, AWS calls per request and peak memory; and
-//! fails when a function's init is more than 1.5 times the empty function's.
+//! fails when a function's init is more than 1.5 times the empty function's. Then rotations
+//! by the rotation function, cold and warm, beside AWS's template (`rotation.rs`); a missed
+//! target fails the run too.
 //!
 //! Figures are local: moto answers in about a millisecond where AWS takes several, over plain
 //! HTTP where AWS needs TLS. They compare builds with each other, not with production.
 
 mod counting_proxy;
+mod rotation;
 mod runtime_api;
 
 use std::path::{Path, PathBuf};
@@ -144,6 +147,7 @@ impl Bench {
     fn event(&self, binary: &str, org: &str) -> Result<Value, Failure> {
         let file = match binary {
             EMPTY => return Ok(json!({})),
+            rotation::BINARY => return Ok(rotation::cold_start_event()),
             "authorizer" => "authorizer-request.json".to_owned(),
             route => format!("{route}.json"),
         };
@@ -630,6 +634,7 @@ async fn run(root: &Path) -> Result<(), Failure> {
 
     let mut binaries: Vec<String> = vec![EMPTY.to_owned(), "authorizer".to_owned()];
     binaries.extend(template.routes()?.into_iter().map(|r| r.binary));
+    binaries.push(rotation::BINARY.to_owned());
     for binary in &binaries {
         if !bench.bootstrap(binary).exists() {
             return Err(format!(
@@ -649,7 +654,21 @@ async fn run(root: &Path) -> Result<(), Failure> {
     for function in &mut scenarios {
         function.observed.peak_rss_kb = peak_rss_kb(&function.child);
     }
-    report(&bench, &cold, &mut scenarios)
+    let mut rotations = rotation::measure(&bench, &sdk).await?;
+    // Both tables are printed before either refuses the run.
+    let failures: Vec<String> = [
+        report(&bench, &cold, &mut scenarios),
+        rotation::report(&mut rotations),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .map(|error| error.to_string())
+    .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; ").into())
+    }
 }
 
 #[tokio::main]
