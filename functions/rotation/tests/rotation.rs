@@ -379,6 +379,11 @@ async fn alternating_users_take_turns_on_postgresql_and_both_keep_working() {
             &login.username
         };
         assert_eq!(&current.username, expected, "rotation {round}");
+        assert_eq!(
+            current.masterarn.as_deref(),
+            Some(admin.record.secret.0.as_str()),
+            "the admin secret is written as AWS's `masterarn`"
+        );
         let password = secrecy::ExposeSecret::expose_secret(&current.password).to_owned();
         logins.retain(|(user, _)| user != &current.username);
         logins.push((current.username.clone(), password));

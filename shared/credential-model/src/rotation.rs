@@ -356,15 +356,20 @@ impl DatabaseLogin {
     }
 }
 
-/// `document` with its `username` and `password` replaced, every other key kept as it was.
+/// `document` with its `username` and `password` replaced (and its `masterarn`, when one is
+/// given), every other key kept as it was.
 pub fn with_login(
     document: &SecretString,
     username: &str,
     password: &SecretString,
+    masterarn: Option<&str>,
 ) -> Result<SecretString, FormatError> {
     let mut object = object(document)?;
     object.insert("username".into(), Value::from(username));
     object.insert("password".into(), Value::from(password.expose_secret()));
+    if let Some(masterarn) = masterarn {
+        object.insert("masterarn".into(), Value::from(masterarn));
+    }
     let text = serde_json::to_string(&Value::Object(object)).unwrap_or_default();
     Ok(SecretString::from(text))
 }
@@ -680,11 +685,13 @@ mod tests {
         let document = secret(
             r#"{"engine":"postgres","host":"db","username":"app","password":"old","custom":{"a":1}}"#,
         );
-        let new = with_login(&document, "app_clone", &secret("new")).expect("object");
+        let new = with_login(&document, "app_clone", &secret("new"), None).expect("object");
         assert_eq!(
             new.expose_secret(),
             r#"{"engine":"postgres","host":"db","username":"app_clone","password":"new","custom":{"a":1}}"#
         );
+        let new = with_login(&document, "app", &secret("new"), Some("arn:admin")).expect("object");
+        assert!(new.expose_secret().ends_with(r#""masterarn":"arn:admin"}"#));
     }
 
     #[test]

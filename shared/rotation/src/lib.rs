@@ -83,6 +83,9 @@ struct Context {
     key: RecordKey,
     settings: RotationSettings,
     current: StagedValue,
+    /// This sandbox generated the pending password in this rotation's `createSecret`: no
+    /// earlier attempt can have set it in the database, so `setSecret` need not try it.
+    fresh_pending: bool,
 }
 
 /// Runs rotation steps against the ports.

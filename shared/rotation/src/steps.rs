@@ -92,6 +92,7 @@ where
             description,
             settings,
             current,
+            fresh_pending: false,
         };
         Ok(if done {
             Found::Done(context)
@@ -129,10 +130,25 @@ where
         let current = DatabaseLogin::parse(&context.current.document)?;
         let username = self.rotated_username(context, &current)?;
         let password = self.policy.generate(current.engine);
-        let document = with_login(&context.current.document, &username, &password)?;
+        // The admin secret is written as `masterarn`, as AWS's alternating-users template and
+        // other AWS-native consumers expect it.
+        let masterarn = match context.settings.strategy {
+            Strategy::SingleUser => None,
+            Strategy::AlternatingUsers => self.admin_secret(context, &current).await?,
+        };
+        let document = with_login(
+            &context.current.document,
+            &username,
+            &password,
+            masterarn.as_deref(),
+        )?;
         self.vault
             .put_pending(arn, &context.token, &document)
             .await?;
+        self.remember(&Context {
+            fresh_pending: true,
+            ..context.clone()
+        });
         self.record_state(context, RotationStatus::InProgress, None)
             .await;
         Ok(())
@@ -174,8 +190,9 @@ where
             Strategy::SingleUser => None,
             Strategy::AlternatingUsers => Some(self.admin_login(context, &current).await?),
         };
-        // An earlier attempt set it already: the database is not touched twice.
-        if self.accounts.check_login(&pending).await.is_ok() {
+        // An earlier attempt set it already: the database is not touched twice. (A password
+        // this sandbox has just generated cannot have been set: one login saved.)
+        if !context.fresh_pending && self.accounts.check_login(&pending).await.is_ok() {
             return Ok(());
         }
         let Some(admin) = admin else {
@@ -238,6 +255,26 @@ where
             })
     }
 
+    /// The admin secret for alternating users: the admin credential the rotation settings
+    /// name (set through the API, so it wins), else the secret's `masterarn`.
+    async fn admin_secret(
+        &self,
+        context: &Context,
+        current: &DatabaseLogin,
+    ) -> Result<Option<String>, RotationError> {
+        let Some(id) = context.settings.admin_credential else {
+            return Ok(current.masterarn.clone());
+        };
+        let missing = || refused("the admin credential does not exist");
+        let key = self
+            .repository
+            .locate(&context.key.organization, id)
+            .await?
+            .ok_or_else(missing)?;
+        let admin = self.repository.get_any(&key).await?.ok_or_else(missing)?;
+        Ok(Some(admin.record.secret.0))
+    }
+
     /// The admin login for alternating users: the secret `masterarn` names, or the admin
     /// credential the rotation settings name — of the same organization and host.
     async fn admin_login(
@@ -246,27 +283,9 @@ where
         current: &DatabaseLogin,
     ) -> Result<DatabaseLogin, RotationError> {
         let organization = &context.key.organization;
-        let secret = match (&current.masterarn, context.settings.admin_credential) {
-            (Some(arn), _) => arn.clone(),
-            (None, Some(id)) => {
-                let key = self
-                    .repository
-                    .locate(organization, id)
-                    .await?
-                    .ok_or_else(|| refused("the admin credential does not exist"))?;
-                let admin = self
-                    .repository
-                    .get_any(&key)
-                    .await?
-                    .ok_or_else(|| refused("the admin credential does not exist"))?;
-                admin.record.secret.0
-            }
-            (None, None) => {
-                return Err(refused(
-                    "alternating users need an admin login: a `masterarn` or an admin credential",
-                ));
-            }
-        };
+        let secret = self.admin_secret(context, current).await?.ok_or_else(|| {
+            refused("alternating users need an admin login: a `masterarn` or an admin credential")
+        })?;
         let admin = self
             .vault
             .value(&secret, Selector::stage(CURRENT))
