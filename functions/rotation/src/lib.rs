@@ -21,6 +21,7 @@ use credential_model::rotation::{
 use credential_model::{CredentialId, OrgId};
 use serde_json::Value;
 use strongroom_aws::config::ConfigError;
+use strongroom_aws::rotation::ROTATION_FUNCTION_ENV;
 use strongroom_aws::{
     DynamoRepository, SecretsManagerRotation, SecretsManagerVault, StoreSettings, init,
 };
@@ -60,14 +61,17 @@ pub async fn deps_from_env() -> Result<AwsDeps, ConfigError> {
     let event_source = std::env::var(EVENT_SOURCE_ENV).unwrap_or_else(|_| "strongroom".into());
     init::phase("configuration");
     let (http, sdk) = strongroom_aws::sdk_from_env()?;
+    // One Secrets Manager client for the steps and for the rotations rules request.
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let rotator = Rotator::new(
         DynamoRepository::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table),
-        SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &settings),
+        SecretsManagerVault::new(secrets.clone(), &settings),
         DatabaseAccountsDriver::new(DATABASE_TIMEOUT),
         &settings.secret_prefix,
     )
     .with_policy(policy);
-    let control = SecretsManagerRotation::from_env(&sdk);
+    let control =
+        SecretsManagerRotation::new(secrets, std::env::var(ROTATION_FUNCTION_ENV).ok());
     init::phase("clients");
     strongroom_aws::preopen(&http, &sdk, &[Backend::Metadata, Backend::Secrets]).await;
     init::phase("connections");
