@@ -70,8 +70,7 @@ pub async fn deps_from_env() -> Result<AwsDeps, ConfigError> {
         &settings.secret_prefix,
     )
     .with_policy(policy);
-    let control =
-        SecretsManagerRotation::new(secrets, std::env::var(ROTATION_FUNCTION_ENV).ok());
+    let control = SecretsManagerRotation::new(secrets, std::env::var(ROTATION_FUNCTION_ENV).ok());
     init::phase("clients");
     strongroom_aws::preopen(&http, &sdk, &[Backend::Metadata, Backend::Secrets]).await;
     init::phase("connections");
@@ -213,4 +212,73 @@ where
         }
     };
     result.map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(text: &str) -> Value {
+        serde_json::from_str(text).expect("a JSON fixture")
+    }
+
+    #[test]
+    fn the_sample_events_read_as_what_they_are() {
+        let step = parse(
+            fixture(include_str!("../../../events/rotation-create-secret.json")),
+            "strongroom",
+        );
+        assert!(
+            matches!(
+                step,
+                Ok(Event::Step {
+                    step: Step::Create,
+                    ..
+                })
+            ),
+            "{step:?}"
+        );
+        let outcome = parse(
+            fixture(include_str!("../../../events/rotation-succeeded.json")),
+            "strongroom",
+        );
+        assert!(
+            matches!(
+                outcome,
+                Ok(Event::Outcome {
+                    outcome: Outcome::Succeeded,
+                    ..
+                })
+            ),
+            "{outcome:?}"
+        );
+        let requested = parse(
+            fixture(include_str!("../../../events/rotation-requested.json")),
+            "strongroom",
+        );
+        assert!(
+            matches!(requested, Ok(Event::Requested { .. })),
+            "{requested:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_steps_and_sources_are_refused_without_echoing_the_event() {
+        let error = parse(
+            serde_json::json!({"Step": "dropSecret", "SecretId": "s", "ClientRequestToken": "t"}),
+            "strongroom",
+        )
+        .expect_err("refused");
+        assert!(error.contains("dropSecret"), "{error}");
+        let mut requested = fixture(include_str!("../../../events/rotation-requested.json"));
+        requested["source"] = "someone.else".into();
+        let error = parse(requested, "strongroom").expect_err("refused");
+        assert!(error.contains("someone.else"), "{error}");
+        let mut started = fixture(include_str!("../../../events/rotation-succeeded.json"));
+        started["detail"]["eventName"] = "RotationStarted".into();
+        assert_eq!(
+            parse(started, "strongroom"),
+            Ok(Event::Ignored("RotationStarted".into()))
+        );
+    }
 }
