@@ -698,3 +698,55 @@ async fn a_stuck_rotation_is_resumed_or_cleared_when_it_is_reported_failed() {
         .await
         .expect("the next rotation");
 }
+
+/// Scheduling without rotating now: Secrets Manager tests the configuration by running
+/// `testSecret` on an `AWSPENDING` version holding the current value. The test passes with
+/// the current login, and nothing changes.
+#[tokio::test]
+async fn secrets_managers_configuration_test_passes_without_changing_anything() {
+    let (Some(env), Some(pg)) = (Env::new().await, testing::scram_postgres()) else {
+        return;
+    };
+    let login = pg_user(&pg, "schedule").await;
+    let record = env
+        .connection(
+            "org_schedule",
+            Provider::Postgres,
+            &login,
+            Strategy::SingleUser,
+            None,
+        )
+        .await;
+    let secret = record.record.secret.0.clone();
+    let token = uuid::Uuid::new_v4().to_string();
+    let scheduled = env
+        .sm
+        .rotate_secret()
+        .secret_id(&secret)
+        .client_request_token(&token)
+        .rotation_lambda_arn(ABSENT_FUNCTION)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(30)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await;
+    assert!(
+        scheduled
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "moto stages the version, then cannot find the function: {scheduled:?}"
+    );
+    let deps = env.deps();
+    rotation::handle(&deps, step("testSecret", &secret, &token))
+        .await
+        .expect("the configuration test passes");
+    assert_eq!(deps.rotator.accounts().calls(), ["login"]);
+    assert!(pg_logs_in(&pg, &login.username, &login.password).await);
+    let stored = env.stored(&record.record.key).await;
+    assert_eq!(stored.record.secret_version, record.record.secret_version);
+}
