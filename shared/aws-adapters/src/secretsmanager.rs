@@ -27,7 +27,7 @@ use crate::aws_error::{self, outcome};
 const CURRENT_STAGE: &str = "AWSCURRENT";
 /// The label of a version written but not yet current. Our own, so it never meets the
 /// labels Secrets Manager rotation uses (`AWSPENDING`).
-const STAGED_STAGE: &str = "STRONGROOM_STAGED";
+const STAGED_STAGE: &str = credential_model::rotation::STAGED;
 
 #[derive(Clone)]
 pub struct SecretsManagerVault {

@@ -177,6 +177,13 @@ impl Rotation {
     pub fn is_empty(&self) -> bool {
         self.settings.is_none() && self.state.is_none()
     }
+
+    /// Whether a rotation has been in progress since `since` or later.
+    pub fn rotating_since(&self, since: OffsetDateTime) -> bool {
+        self.state
+            .as_ref()
+            .is_some_and(|s| s.status == RotationStatus::InProgress && s.at >= since)
+    }
 }
 
 /// The database engines a rotation changes passwords on.
@@ -487,6 +494,8 @@ pub trait RotationControl: Send + Sync {
 
 /// The staging labels of Secrets Manager's rotation protocol.
 pub const CURRENT: &str = "AWSCURRENT";
+/// Strongroom's own label of a version a change has written but not made current yet.
+pub const STAGED: &str = "STRONGROOM_STAGED";
 pub const PENDING: &str = "AWSPENDING";
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 

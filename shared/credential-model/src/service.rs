@@ -68,6 +68,11 @@ pub fn vault_error(error: VaultError) -> Error {
     }
 }
 
+/// How long a rotation `in-progress` holds off changes to the secret: far longer than a
+/// rotation takes (milliseconds to seconds, with Secrets Manager's retries), short enough that
+/// one whose end was never recorded does not block a credential for good.
+pub const ROTATION_HOLD: time::Duration = time::Duration::minutes(15);
+
 pub const ORGANIZATION_TAG: &str = "strongroom:organization";
 pub const KIND_TAG: &str = "strongroom:kind";
 pub const ID_TAG: &str = "strongroom:credential-id";
@@ -147,6 +152,14 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             self.put_over(record, &updated).await?;
             return Ok(updated);
         };
+        // A rotation builds its new version from the current one: a secret changed under it
+        // would be lost when it finishes. (One left `in-progress` for long has died: it no
+        // longer blocks.)
+        if record.rotation.rotating_since(now() - ROTATION_HOLD) {
+            return Err(Error::Conflict(
+                "the credential is being rotated; retry when the rotation has finished",
+            ));
+        }
         if document.needs_stored() {
             match self.mergeable(record).await {
                 Ok(stored) => document.keep_from(&stored.document),
@@ -602,6 +615,57 @@ mod tests {
             second.rotation.state, None,
             "the new secret has not rotated"
         );
+    }
+
+    #[tokio::test]
+    async fn given_a_rotation_in_progress_then_secret_changes_wait_and_others_do_not() {
+        let service = service();
+        let created = created(&service, "first").await;
+        let rotating = |at| CredentialRecord {
+            rotation: crate::rotation::Rotation {
+                settings: None,
+                state: Some(crate::rotation::RotationState {
+                    status: crate::rotation::RotationStatus::InProgress,
+                    token: Some("t".into()),
+                    at,
+                    last_rotated_at: None,
+                    reason: None,
+                }),
+            },
+            version: created.version + 1,
+            ..created.clone()
+        };
+        let record = rotating(now());
+        service
+            .repository()
+            .put(&record, Expected::record(&created))
+            .await
+            .expect("rotating");
+        let secret_change = change(Some(document("db", SecretValue::text("second"))), "n");
+        let refused = service.update(&record, secret_change).await;
+        assert!(
+            matches!(refused, Err(Error::Conflict(reason)) if reason.contains("being rotated"))
+        );
+        let renamed = service
+            .update(&record, change(None, "renamed"))
+            .await
+            .expect("a change that leaves the secret alone goes through");
+        // A rotation whose end was never recorded stops holding changes off.
+        let stale = rotating(now() - ROTATION_HOLD - time::Duration::seconds(1));
+        let stale = CredentialRecord {
+            version: renamed.version + 1,
+            ..stale
+        };
+        service
+            .repository()
+            .put(&stale, Expected::record(&renamed))
+            .await
+            .expect("stale");
+        let secret_change = change(Some(document("db", SecretValue::text("third"))), "n");
+        service
+            .update(&stale, secret_change)
+            .await
+            .expect("no longer held off");
     }
 
     #[tokio::test]

@@ -47,6 +47,7 @@ where
                 crate::steps::set_state(record, token, RotationStatus::Failed, Some(reason.clone()))
             })
             .await
+            .map(|_| ())
         };
         if let Err(error) = recorded.await {
             tracing::debug!(%error, "the failure could not be recorded on a credential");
@@ -106,6 +107,7 @@ where
                     )
                 })
                 .await
+                .map(|_| ())
             }
         }
     }

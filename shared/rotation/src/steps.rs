@@ -4,7 +4,7 @@ use credential_model::credential::now;
 use credential_model::ports::{CredentialRepository, Expected, FailureKind, StoreError};
 use credential_model::rotation::{
     CURRENT, DatabaseAccounts, DatabaseLogin, PENDING, PREVIOUS, RotationState, RotationStatus,
-    RotationVault, Selector, StagedValue, Strategy, alternate_username, with_login,
+    RotationVault, STAGED, Selector, StagedValue, Strategy, alternate_username, with_login,
 };
 use credential_model::{AnyRecord, CredentialRecord, RecordKey};
 use serde_json::Value;
@@ -127,7 +127,8 @@ where
         {
             return Ok(());
         }
-        let current = DatabaseLogin::parse(&context.current.document)?;
+        let base = self.hold(context).await?;
+        let current = DatabaseLogin::parse(&base.document)?;
         let username = self.rotated_username(context, &current)?;
         let password = self.policy.generate(current.engine);
         // The admin secret is written as `masterarn`, as AWS's alternating-users template and
@@ -136,22 +137,52 @@ where
             Strategy::SingleUser => None,
             Strategy::AlternatingUsers => self.admin_secret(context, &current).await?,
         };
-        let document = with_login(
-            &context.current.document,
-            &username,
-            &password,
-            masterarn.as_deref(),
-        )?;
+        let document = with_login(&base.document, &username, &password, masterarn.as_deref())?;
         self.vault
             .put_pending(arn, &context.token, &document)
             .await?;
         self.remember(&Context {
+            current: base,
             fresh_pending: true,
             ..context.clone()
         });
-        self.record_state(context, RotationStatus::InProgress, None)
-            .await;
         Ok(())
+    }
+
+    /// Records the rotation `in-progress` — from then on the credential's own changes to its
+    /// secret wait (`CredentialService::update` answers 409) — and returns the version to
+    /// build on: the current one, read again if the metadata names another; refused while a
+    /// change the metadata names is written but not yet current, which the rotation would
+    /// otherwise lose (Secrets Manager retries it).
+    async fn hold(&self, context: &Context) -> Result<StagedValue, RotationError> {
+        let (key, arn, token) = (&context.key, &context.description.arn, &context.token);
+        let record = self
+            .amend(key, arn, |record| {
+                set_state(record, token, RotationStatus::InProgress, None)
+            })
+            .await?
+            .ok_or_else(|| refused("the credential holds another secret now (it was replaced)"))?;
+        if record.secret_version == context.current.version_id {
+            return Ok(context.current.clone());
+        }
+        let named = Selector {
+            version_id: Some(&record.secret_version),
+            stage: None,
+        };
+        let in_flight = self
+            .vault
+            .value(arn, named)
+            .await?
+            .is_some_and(|named| named.stages.iter().any(|stage| stage == STAGED));
+        if in_flight {
+            return Err(refused(
+                "a change to the credential is being written; the rotation is retried after it",
+            ));
+        }
+        self.vault
+            .value(arn, Selector::stage(CURRENT))
+            .await?
+            .ok_or_else(|| refused("the secret has no current value"))
     }
 
     /// The user the rotation gives a new password: the current one, or the other of the two.
@@ -394,50 +425,32 @@ where
             }
             set_state(record, version_id, status, reason.clone());
         })
-        .await
-    }
-
-    /// Records the rotation's state without touching its version: best effort, a rotation
-    /// does not fail because its progress could not be shown.
-    async fn record_state(
-        &self,
-        context: &Context,
-        status: RotationStatus,
-        reason: Option<String>,
-    ) {
-        let (key, arn, token) = (&context.key, &context.description.arn, &context.token);
-        let recorded = self
-            .amend(key, arn, |record| {
-                set_state(record, token, status, reason.clone())
-            })
-            .await;
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "could not record the rotation's state");
-        }
+        .await?;
+        Ok(())
     }
 
     /// Applies `change` to the record under `key`, conditionally on the record as read and
-    /// retrying when another write came first. A record that holds another secret than
-    /// `arn` now (replaced) or none (deleted) is left alone; so is one `change` leaves as it
-    /// was.
+    /// retrying when another write came first; the record as it is stored then. A record
+    /// that holds another secret than `arn` now (replaced) or none (deleted) is left alone
+    /// (`None`); so is one `change` leaves as it was.
     pub(crate) async fn amend(
         &self,
         key: &RecordKey,
         arn: &str,
         change: impl Fn(&mut CredentialRecord<Value>),
-    ) -> Result<(), RotationError> {
+    ) -> Result<Option<CredentialRecord<Value>>, RotationError> {
         const ATTEMPTS: usize = 5;
         for _ in 0..ATTEMPTS {
             let Some(read) = self.repository.get_any(key).await? else {
-                return Ok(());
+                return Ok(None);
             };
             if read.record.secret.0 != arn {
-                return Ok(());
+                return Ok(None);
             }
             let mut record = read.record.clone();
             change(&mut record);
             if record == read.record {
-                return Ok(());
+                return Ok(Some(record));
             }
             record.updated_at = now();
             record.version += 1;
@@ -450,7 +463,7 @@ where
                 .put_any(&write, Expected::record(&read.record))
                 .await
             {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(Some(write.record)),
                 Err(StoreError::ConditionFailed) => continue,
                 Err(error) => return Err(error.into()),
             }
