@@ -1,16 +1,14 @@
 //! `DELETE /strongroom/v1/credentials/{id}/rotation`: Secrets Manager stops rotating the
 //! secret, then the settings are cleared; the last rotation's state stays. Idempotent.
 
-use credential_model::credential::now;
 use credential_model::ports::{CredentialRepository as Repository, Expected, SecretVault as Vault};
 use credential_model::rotation::Rotation;
 use credential_model::rotation::RotationControl;
 use credential_model::service::{store_error, vault_error};
-use credential_model::{AnyRecord, CredentialRecord};
 use lambda_http::http::StatusCode;
 use strongroom_edge::{Call, Handled, empty_response};
 
-use crate::{Deps, find};
+use crate::{Deps, find, with_rotation};
 
 pub async fn handle(
     deps: &Deps<impl Repository, impl Vault, impl RotationControl>,
@@ -25,18 +23,11 @@ pub async fn handle(
         .await
         .map_err(vault_error)?;
     if found.record.rotation.settings.is_some() {
-        let cleared = AnyRecord {
-            kind: found.kind,
-            record: CredentialRecord {
-                rotation: Rotation {
-                    settings: None,
-                    state: found.record.rotation.state.clone(),
-                },
-                updated_at: now(),
-                version: found.record.version + 1,
-                ..found.record.clone()
-            },
+        let rotation = Rotation {
+            settings: None,
+            state: found.record.rotation.state.clone(),
         };
+        let cleared = with_rotation(&found, rotation);
         repository
             .put_any(&cleared, Expected::record(&found.record))
             .await

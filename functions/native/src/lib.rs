@@ -13,12 +13,13 @@ pub mod rotate_credential;
 pub mod set_rotation;
 mod shape;
 
+use credential_model::credential::now;
 use credential_model::ports::{Backend, CredentialRepository as Repository, SecretVault as Vault};
-use credential_model::rotation::RotationControl;
+use credential_model::rotation::{Rotation, RotationControl};
 use credential_model::service::store_error;
 use credential_model::{
-    AnyRecord, Caller, CredentialId, CredentialKind, CredentialService, Error, OrgId, Provider,
-    RecordKey, Scope,
+    AnyRecord, Caller, CredentialId, CredentialKind, CredentialRecord, CredentialService, Error,
+    OrgId, Provider, RecordKey, Scope,
 };
 use strongroom_aws::config::ConfigError;
 use strongroom_aws::{DynamoRepository, SecretsManagerRotation, SecretsManagerVault, init};
@@ -39,14 +40,26 @@ pub async fn deps_from_env(backends: &[Backend]) -> Result<AwsDeps, ConfigError>
     let settings = strongroom_aws::StoreSettings::from_env()?;
     init::phase("configuration");
     let (http, sdk) = strongroom_aws::sdk_from_env()?;
-    let deps = Deps {
-        store: strongroom_aws::store(&sdk, &settings),
-        rotation: SecretsManagerRotation::from_env(&sdk),
-    };
+    let store = strongroom_aws::store(&sdk, &settings);
+    let rotation = SecretsManagerRotation::from_env(store.vault().client().clone());
+    let deps = Deps { store, rotation };
     init::phase("clients");
     strongroom_aws::preopen(&http, &sdk, backends).await;
     init::phase("connections");
     Ok(deps)
+}
+
+/// `found` with `rotation`, as its next version: what every write of this API makes.
+fn with_rotation(found: &AnyRecord, rotation: Rotation) -> AnyRecord {
+    AnyRecord {
+        kind: found.kind,
+        record: CredentialRecord {
+            rotation,
+            updated_at: now(),
+            version: found.record.version + 1,
+            ..found.record.clone()
+        },
+    }
 }
 
 /// The family's routes: what each answers, with which scope, in which binary.

@@ -8,27 +8,20 @@ use credential_model::ports::{
 };
 use credential_model::rotation::{Rotation, RotationControl, RotationState, RotationStatus};
 use credential_model::service::{store_error, vault_error};
-use credential_model::{AnyRecord, CredentialRecord, Error};
+use credential_model::{AnyRecord, Error};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use strongroom_edge::{Call, Handled, json_response};
 
-use crate::{Deps, find};
+use crate::{Deps, find, with_rotation};
 
-/// `found` with rotation state `state`, as the next version.
+/// `found` with rotation state `state`, its settings as they are, as the next version.
 fn with_state(found: &AnyRecord, state: RotationState) -> AnyRecord {
-    AnyRecord {
-        kind: found.kind,
-        record: CredentialRecord {
-            rotation: Rotation {
-                settings: found.record.rotation.settings.clone(),
-                state: Some(state),
-            },
-            updated_at: now(),
-            version: found.record.version + 1,
-            ..found.record.clone()
-        },
-    }
+    let rotation = Rotation {
+        settings: found.record.rotation.settings.clone(),
+        state: Some(state),
+    };
+    with_rotation(found, rotation)
 }
 
 /// Why a rotation did not start, in words safe to show: what AWS said stays in the logs.

@@ -3,16 +3,15 @@
 //! (conditional on the version read), then Secrets Manager is given the schedule; if it
 //! refuses, the settings are put back as they were.
 
-use credential_model::credential::now;
 use credential_model::ports::{CredentialRepository as Repository, Expected, SecretVault as Vault};
 use credential_model::rotation::{Rotation, RotationControl, RotationSettings};
 use credential_model::service::{store_error, vault_error};
 use credential_model::validation::{FieldErrors, Problem};
-use credential_model::{AnyRecord, Caller, CredentialId, CredentialRecord, Error, Provider};
+use credential_model::{Caller, CredentialId, Error, Provider};
 use lambda_http::http::StatusCode;
 use strongroom_edge::{Call, Handled, json_response};
 
-use crate::{Deps, ROTATABLE, find, request, shape};
+use crate::{Deps, ROTATABLE, find, request, shape, with_rotation};
 
 fn invalid(field: &str, problem: Problem) -> Error {
     let mut errors = FieldErrors::new();
@@ -67,19 +66,6 @@ async fn check_admin(
         ));
     }
     Ok(())
-}
-
-/// `found` with `rotation`, as the next version.
-fn with_rotation(found: &AnyRecord, rotation: Rotation) -> AnyRecord {
-    AnyRecord {
-        kind: found.kind,
-        record: CredentialRecord {
-            rotation,
-            updated_at: now(),
-            version: found.record.version + 1,
-            ..found.record.clone()
-        },
-    }
 }
 
 pub async fn handle(

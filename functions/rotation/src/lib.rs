@@ -21,9 +21,8 @@ use credential_model::rotation::{
 use credential_model::{CredentialId, OrgId};
 use serde_json::Value;
 use strongroom_aws::config::ConfigError;
-use strongroom_aws::rotation::ROTATION_FUNCTION_ENV;
 use strongroom_aws::{
-    DynamoRepository, SecretsManagerRotation, SecretsManagerVault, StoreSettings, init,
+    DynamoRepository, SdkConfig, SecretsManagerRotation, SecretsManagerVault, StoreSettings, init,
 };
 use strongroom_connectors::DatabaseAccountsDriver;
 use strongroom_rotation::{Outcome, RotationError, Rotator, Step};
@@ -36,6 +35,20 @@ pub const CREDENTIAL_CREATED: &str = "credential.created";
 /// The function's dependencies in Lambda.
 pub type AwsDeps =
     Deps<DynamoRepository, SecretsManagerVault, DatabaseAccountsDriver, SecretsManagerRotation>;
+
+/// The rotation use case as the function runs it.
+pub type AwsRotator = Rotator<DynamoRepository, SecretsManagerVault, DatabaseAccountsDriver>;
+
+/// The rotation use case on the clients of `sdk`, with the default password policy: what the
+/// function builds, and what the local stack runs in-process.
+pub fn rotator(sdk: &SdkConfig, settings: &StoreSettings) -> AwsRotator {
+    Rotator::new(
+        DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
+        SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(sdk), settings),
+        DatabaseAccountsDriver::new(DATABASE_TIMEOUT),
+        &settings.secret_prefix,
+    )
+}
 
 /// How long a rotation waits for a database to answer a login or a statement.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,16 +74,9 @@ pub async fn deps_from_env() -> Result<AwsDeps, ConfigError> {
     let event_source = std::env::var(EVENT_SOURCE_ENV).unwrap_or_else(|_| "strongroom".into());
     init::phase("configuration");
     let (http, sdk) = strongroom_aws::sdk_from_env()?;
+    let rotator = rotator(&sdk, &settings).with_policy(policy);
     // One Secrets Manager client for the steps and for the rotations rules request.
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let rotator = Rotator::new(
-        DynamoRepository::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table),
-        SecretsManagerVault::new(secrets.clone(), &settings),
-        DatabaseAccountsDriver::new(DATABASE_TIMEOUT),
-        &settings.secret_prefix,
-    )
-    .with_policy(policy);
-    let control = SecretsManagerRotation::new(secrets, std::env::var(ROTATION_FUNCTION_ENV).ok());
+    let control = SecretsManagerRotation::from_env(rotator.vault().client().clone());
     init::phase("clients");
     strongroom_aws::preopen(&http, &sdk, &[Backend::Metadata, Backend::Secrets]).await;
     init::phase("connections");

@@ -10,7 +10,6 @@ use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::cancel_rotate_secret::CancelRotateSecretError;
 use aws_sdk_secretsmanager::operation::rotate_secret::RotateSecretError;
 use aws_sdk_secretsmanager::types::RotationRulesType;
-use aws_types::SdkConfig;
 use credential_model::SecretRef;
 use credential_model::ports::VaultError;
 use credential_model::rotation::{RotationControl, Schedule};
@@ -35,10 +34,10 @@ impl SecretsManagerRotation {
         }
     }
 
-    /// On a client of `sdk`, with the rotation function's ARN from [`ROTATION_FUNCTION_ENV`]
-    /// when set.
-    pub fn from_env(sdk: &SdkConfig) -> Self {
-        Self::new(Client::new(sdk), std::env::var(ROTATION_FUNCTION_ENV).ok())
+    /// On `client` (the sandbox's one Secrets Manager client), with the rotation function's
+    /// ARN from [`ROTATION_FUNCTION_ENV`] when set.
+    pub fn from_env(client: Client) -> Self {
+        Self::new(client, std::env::var(ROTATION_FUNCTION_ENV).ok())
     }
 
     fn function_arn(&self) -> Result<&str, VaultError> {

@@ -17,17 +17,12 @@ use credential_model::SecretRef;
 use credential_model::ports::{CreatedSecret, NewSecret, SecretVault};
 pub use credential_model::ports::{SecretVersion, VaultError};
 use credential_model::rotation::{
-    PENDING, PREVIOUS, RotationVault, SecretDescription, Selector, StagedValue,
+    CURRENT, PENDING, PREVIOUS, RotationVault, STAGED, SecretDescription, Selector, StagedValue,
 };
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::StoreSettings;
 use crate::aws_error::{self, outcome};
-
-const CURRENT_STAGE: &str = "AWSCURRENT";
-/// The label of a version written but not yet current. Our own, so it never meets the
-/// labels Secrets Manager rotation uses (`AWSPENDING`).
-const STAGED_STAGE: &str = credential_model::rotation::STAGED;
 
 #[derive(Clone)]
 pub struct SecretsManagerVault {
@@ -41,6 +36,11 @@ impl SecretsManagerVault {
             client,
             settings: settings.clone(),
         }
+    }
+
+    /// The Secrets Manager client, for what else a sandbox asks of the service.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -96,7 +96,7 @@ where
 
 /// The current value (stage `AWSCURRENT`) of the secret `id` (a name or an ARN).
 pub async fn current_value(client: &Client, id: &str) -> Result<SecretVersion, VaultError> {
-    read_value(client, id, Version::Stage(CURRENT_STAGE)).await
+    read_value(client, id, Version::Stage(CURRENT)).await
 }
 
 /// Which version of a secret to read.
@@ -193,7 +193,7 @@ impl SecretVault for SecretsManagerVault {
             .secret_id(&secret.0)
             .secret_string(document.expose_secret())
             .client_request_token(idempotency_token)
-            .version_stages(STAGED_STAGE)
+            .version_stages(STAGED)
             .send()
             .await
             .map_err(failed)?;
@@ -214,7 +214,7 @@ impl SecretVault for SecretsManagerVault {
             .version_ids_to_stages
             .unwrap_or_default()
             .into_iter()
-            .find(|(_, stages)| stages.iter().any(|s| s == CURRENT_STAGE))
+            .find(|(_, stages)| stages.iter().any(|s| s == CURRENT))
             .map(|(version_id, _)| version_id)
             .ok_or_else(|| VaultError::Unavailable("the secret has no current version".into()))
     }
@@ -243,7 +243,7 @@ impl SecretVault for SecretsManagerVault {
         from: &str,
     ) -> Result<bool, VaultError> {
         // `Ok(false)`: `from` does not hold AWSCURRENT (any more): another change moved it.
-        RotationVault::move_stage(self, &secret.0, CURRENT_STAGE, Some(to), Some(from)).await
+        RotationVault::move_stage(self, &secret.0, CURRENT, Some(to), Some(from)).await
     }
 
     async fn tag(&self, secret: &SecretRef, tags: &[(String, String)]) -> Result<(), VaultError> {

@@ -494,7 +494,8 @@ pub trait RotationControl: Send + Sync {
 
 /// The staging labels of Secrets Manager's rotation protocol.
 pub const CURRENT: &str = "AWSCURRENT";
-/// Strongroom's own label of a version a change has written but not made current yet.
+/// Strongroom's own label of a version a change has written but not made current yet: never
+/// one Secrets Manager's rotation uses (`AWSPENDING`).
 pub const STAGED: &str = "STRONGROOM_STAGED";
 pub const PENDING: &str = "AWSPENDING";
 pub const PREVIOUS: &str = "AWSPREVIOUS";

@@ -219,7 +219,9 @@ where
         // statement reaches a database.
         let admin = match context.settings.strategy {
             Strategy::SingleUser => None,
-            Strategy::AlternatingUsers => Some(self.admin_login(context, &current).await?),
+            Strategy::AlternatingUsers => {
+                Some(self.admin_login(context, &current, &pending).await?)
+            }
         };
         // An earlier attempt set it already: the database is not touched twice. (A password
         // this sandbox has just generated cannot have been set: one login saved.)
@@ -306,17 +308,24 @@ where
         Ok(Some(admin.record.secret.0))
     }
 
-    /// The admin login for alternating users: the secret `masterarn` names, or the admin
-    /// credential the rotation settings name — of the same organization and host.
+    /// The admin login for alternating users — of the same organization and host: the one
+    /// `createSecret` chose and wrote into the pending version as `masterarn` (so it is not
+    /// looked up again), else as [`Self::admin_secret`] finds it.
     async fn admin_login(
         &self,
         context: &Context,
         current: &DatabaseLogin,
+        pending: &DatabaseLogin,
     ) -> Result<DatabaseLogin, RotationError> {
         let organization = &context.key.organization;
-        let secret = self.admin_secret(context, current).await?.ok_or_else(|| {
-            refused("alternating users need an admin login: a `masterarn` or an admin credential")
-        })?;
+        let secret = match &pending.masterarn {
+            Some(chosen) => chosen.clone(),
+            None => self.admin_secret(context, current).await?.ok_or_else(|| {
+                refused(
+                    "alternating users need an admin login: a `masterarn` or an admin credential",
+                )
+            })?,
+        };
         let admin = self
             .vault
             .value(&secret, Selector::stage(CURRENT))

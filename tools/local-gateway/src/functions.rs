@@ -10,9 +10,8 @@ use std::sync::Arc;
 use credential_model::ports::Backend;
 use lambda_http::{Body, Request, Response};
 use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
-use strongroom_connectors::{DatabaseAccountsDriver, DatabaseTester};
+use strongroom_connectors::DatabaseTester;
 use strongroom_edge::Route;
-use strongroom_rotation::Rotator;
 
 use crate::rotation::LocalRotation;
 use strongroom_local_stack::{LocalStack, ProvisionError, Template, function_identities};
@@ -141,18 +140,7 @@ impl Functions {
             handlers.insert(route.binary, bind(deps, route));
         }
         let rotation_identity = sdk("strongroom-rotation")?;
-        let rotator = Arc::new(Rotator::new(
-            DynamoRepository::new(
-                aws_sdk_dynamodb::Client::new(rotation_identity),
-                &store.table,
-            ),
-            SecretsManagerVault::new(
-                aws_sdk_secretsmanager::Client::new(rotation_identity),
-                &store,
-            ),
-            DatabaseAccountsDriver::new(rotation::DATABASE_TIMEOUT),
-            &store.secret_prefix,
-        ));
+        let rotator = Arc::new(rotation::rotator(rotation_identity, &store));
         for route in native::routes() {
             let sdk = sdk(route.binary)?;
             let deps = NativeDeps {

@@ -15,16 +15,13 @@ use aws_sdk_secretsmanager::types::RotationRulesType;
 use credential_model::SecretRef;
 use credential_model::ports::{SecretVault, VaultError};
 use credential_model::rotation::{RotationControl, Schedule};
-use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
-use strongroom_connectors::DatabaseAccountsDriver;
-use strongroom_rotation::{Rotator, Step};
+use rotation::AwsRotator;
+use strongroom_aws::{SdkConfig, SecretsManagerVault, StoreSettings};
+use strongroom_rotation::Step;
 
 /// The rotation function the local stack names: moto has no such function.
 pub const LOCAL_ROTATION_FUNCTION_ARN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:strongroom-local-rotation";
-
-/// The rotation function's use case, as its binary builds it.
-pub type LocalRotator = Rotator<DynamoRepository, SecretsManagerVault, DatabaseAccountsDriver>;
 
 pub struct LocalRotation {
     /// `RotateSecret` and `CancelRotateSecret`, on the calling function's identity.
@@ -33,7 +30,7 @@ pub struct LocalRotation {
     /// check is the local stack's, not something the function does.
     vault: SecretsManagerVault,
     /// The rotation function, on its own identity.
-    rotator: Arc<LocalRotator>,
+    rotator: Arc<AwsRotator>,
 }
 
 impl LocalRotation {
@@ -43,7 +40,7 @@ impl LocalRotation {
         function: &SdkConfig,
         admin: &SdkConfig,
         store: &StoreSettings,
-        rotator: Arc<LocalRotator>,
+        rotator: Arc<AwsRotator>,
     ) -> Self {
         LocalRotation {
             client: aws_sdk_secretsmanager::Client::new(function),
