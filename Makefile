@@ -7,11 +7,12 @@ dev: ## Serve the whole API on http://127.0.0.1:$(PORT) against moto (PORT defau
 test: ## Run every test against moto, a password-checking PostgreSQL, ClickHouse and MariaDB
 	./scripts/test
 
-# `make token ORG=… USER=… SCOPES="…"`: a bearer token for the local API, as the last line.
+# `make token ORG=… USER=… SCOPES="…" ALG=rs256`: a bearer token for the local API, as the last
+# line; HS256 unless ALG=rs256 (signed with the key the local API publishes as a JWKS).
 # USER is taken only from the command line, not from the shell's $USER.
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),user_dev)
 token:
-	@cargo run --quiet --package strongroom-local -- token --org "$(or $(ORG),org_dev)" --user "$(TOKEN_USER)" $(if $(SCOPES),--scopes "$(SCOPES)")
+	@cargo run --quiet --package strongroom-local -- token --org "$(or $(ORG),org_dev)" --user "$(TOKEN_USER)" $(if $(SCOPES),--scopes "$(SCOPES)") $(if $(ALG),--alg "$(ALG)")
 
 build: ## sam build (release binaries through cargo-lambda from .venv)
 	./scripts/sam-build

@@ -77,9 +77,10 @@ fn every_function_binary_is_in_the_template_and_every_template_function_is_built
         [
             "authorizer",
             "strongroom-publish-events",
-            "strongroom-rotation"
+            "strongroom-rotation",
+            "strongroom-sweeper"
         ],
-        "only the authorizer, the stream's publisher and the rotation function have no route"
+        "only the authorizer, the stream's publisher, the rotation function and the sweeper have no route"
     );
 }
 
@@ -123,4 +124,20 @@ fn the_openapi_document_and_the_template_have_the_same_routes() {
         .collect();
     let deployed: BTreeSet<String> = deployed().into_iter().map(|(route, _)| route).collect();
     assert_eq!(documented, deployed);
+}
+
+/// `make bench` starts every route's binary with `events/{binary}.json`: each route has one,
+/// an API Gateway v2 event of that very route.
+#[test]
+fn every_route_has_a_sample_event_of_its_own_route() {
+    for (route, binary) in deployed() {
+        let path = repository().join("events").join(format!("{binary}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{route}: no sample event {}: {e}", path.display()));
+        let event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(event["routeKey"], route.as_str(), "{}", path.display());
+        assert_eq!(event["requestContext"]["routeKey"], route.as_str());
+        let method = route.split(' ').next().unwrap_or_default();
+        assert_eq!(event["requestContext"]["http"]["method"], method);
+    }
 }

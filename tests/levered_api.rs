@@ -295,7 +295,10 @@ async fn the_secret_is_in_secrets_manager_in_the_aws_standard_format() {
     let described = api.describe_secret(&secrets[0]).await;
     assert_eq!(
         described.name,
-        format!("strongroom/{org}/warehouse-connection/{id}")
+        format!(
+            "{}/{org}/warehouse-connection/{id}",
+            api.stack.secret_prefix
+        )
     );
     assert_eq!(described.kms_key_id, api.stack.kms_key_arn);
     assert_eq!(described.tag("strongroom:organization"), Some(org.as_str()));

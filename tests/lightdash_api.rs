@@ -263,7 +263,10 @@ async fn every_warehouse_type_and_authentication_lives_through_create_list_updat
         let described = api.describe_secret(&arn).await;
         assert_eq!(
             described.name,
-            format!("strongroom/{org}/user-warehouse-credential/{uuid}")
+            format!(
+                "{}/{org}/user-warehouse-credential/{uuid}",
+                api.stack.secret_prefix
+            )
         );
         assert_eq!(described.kms_key_id, api.stack.kms_key_arn);
         assert_eq!(described.tag("strongroom:organization"), Some(org.as_str()));

@@ -268,7 +268,7 @@ async fn the_secret_is_the_raw_object_and_an_update_keeps_or_replaces_it() {
     let described = api.describe_secret(&arn).await;
     assert_eq!(
         described.name,
-        format!("strongroom/{org}/generic-credential/{id}")
+        format!("{}/{org}/generic-credential/{id}", api.stack.secret_prefix)
     );
     assert_eq!(described.kms_key_id, api.stack.kms_key_arn);
     for (key, value) in [

@@ -65,10 +65,19 @@ pub const ALL_SCOPES: &[Scope] = &[Scope::Read, Scope::Write, Scope::Reveal, Sco
 pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub text: String,
 }
 
 impl Reply {
+    /// A response header's value, if it was sent and is text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
     /// The body as JSON; a body that is not JSON fails the test.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|error| {
@@ -124,6 +133,7 @@ impl Harness {
             &suffix,
             LOCAL_ISSUER,
             LOCAL_AUDIENCE,
+            None,
         )
         .await
         .expect("the functions initialise");
@@ -201,6 +211,7 @@ impl Harness {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = response.headers().clone();
         let text = response.text().await.expect("a body");
         self.transcript
             .lock()
@@ -209,6 +220,7 @@ impl Harness {
         Reply {
             status,
             content_type,
+            headers,
             text,
         }
     }
@@ -266,7 +278,7 @@ impl Harness {
 
     /// The ARNs of an organization's secrets that are not scheduled for deletion.
     pub async fn live_secrets(&self, org: &str) -> Vec<String> {
-        let prefix = format!("strongroom/{org}/");
+        let prefix = format!("{}/{org}/", self.stack.secret_prefix);
         let mut arns = Vec::new();
         let mut next = None;
         loop {

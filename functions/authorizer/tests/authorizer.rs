@@ -7,6 +7,7 @@ use credential_model::{OrgId, Scope, Scopes, UserId};
 use lambda_runtime::{Context, LambdaEvent};
 use secrecy::SecretString;
 use serde_json::Value;
+use strongroom_auth::ClaimNames;
 use strongroom_auth::TokenIssuer;
 use strongroom_local_stack::testing::{self, unique_suffix};
 use strongroom_local_stack::{Template, provision, template_path};
@@ -25,11 +26,14 @@ async fn setup() -> Option<(Deps, TokenIssuer, AuthorizerSettings)> {
         .await
         .expect("stack");
     let settings = AuthorizerSettings {
-        key_secret: stack.token_key_secret,
+        key_secret: Some(stack.token_key_secret),
+        key_set_url: None,
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
+        claims: ClaimNames::default(),
+        api_tokens: None,
     };
-    let deps = Deps::new(&sdk, settings.clone());
+    let deps = Deps::new(&sdk, settings.clone()).expect("the authorizer");
     Some((
         deps,
         TokenIssuer::hs256(&key, ISSUER, AUDIENCE).expect("key"),
@@ -62,8 +66,9 @@ async fn a_valid_token_yields_the_caller() {
         return;
     };
     let token = read_token(&issuer, "org_1", "user_1");
-    let verifier = deps.verifier().await.expect("the key is read");
-    let response = authorize(verifier, &request(&format!("Bearer {token}")));
+    let response = authorize(&deps, &request(&format!("Bearer {token}")))
+        .await
+        .expect("the key is read");
     assert!(response.is_authorized);
     assert_eq!(response.context["verdict"], "authenticated");
     assert_eq!(response.context["organization_id"], "org_1");
@@ -76,7 +81,6 @@ async fn refused_tokens_are_marked_with_a_reason() {
     let Some((deps, issuer, _)) = setup().await else {
         return;
     };
-    let verifier = deps.verifier().await.expect("the key is read");
     let org = OrgId::parse("org_1").expect("org");
     let user = UserId::parse("user_1").expect("user");
     let expired = issuer
@@ -90,10 +94,20 @@ async fn refused_tokens_are_marked_with_a_reason() {
         ),
         (
             "Basic dXNlcjpwYXNz".to_owned(),
-            "the Authorization header must be 'Bearer <token>'",
+            "the Authorization header must be 'Bearer <token>' or 'ApiKey <API token>'",
+        ),
+        (
+            format!("ApiKey {expired}"),
+            "the ApiKey scheme takes a Strongroom API token (srk_…)",
+        ),
+        (
+            "ApiKey srk_0123".to_owned(),
+            "Strongroom API tokens are not accepted by this deployment",
         ),
     ] {
-        let response = authorize(verifier, &request(&header));
+        let response = authorize(&deps, &request(&header))
+            .await
+            .expect("the key is read");
         assert_eq!(response.context["verdict"], "rejected", "{header}");
         assert_eq!(response.context["reason"], reason, "{header}");
         assert!(response.context.get("organization_id").is_none());
@@ -108,11 +122,13 @@ async fn an_unreadable_signing_key_fails_the_request_clearly_until_it_exists() {
         return;
     };
     let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
+    let secret = settings.key_secret.clone().expect("a key secret");
     let missing = AuthorizerSettings {
-        key_secret: format!("{}-later", settings.key_secret),
+        key_secret: Some(format!("{secret}-later")),
         ..settings
     };
-    let deps = Deps::new(&sdk, missing.clone());
+    let missing_secret = missing.key_secret.clone().expect("a key secret");
+    let deps = Deps::new(&sdk, missing).expect("the authorizer");
     let token = read_token(&issuer, "org_1", "user_1");
     let event = || LambdaEvent::new(request(&format!("Bearer {token}")), Context::default());
     let error = authorizer::handle(&deps, event())
@@ -123,14 +139,14 @@ async fn an_unreadable_signing_key_fails_the_request_clearly_until_it_exists() {
         text.contains("could not read the token signing key"),
         "{text}"
     );
-    assert!(text.contains(&missing.key_secret), "{text}");
+    assert!(text.contains(&missing_secret), "{text}");
 
     let key = format!("{}{}", unique_suffix(), unique_suffix()).repeat(2);
     let other =
         TokenIssuer::hs256(&SecretString::from(key.clone()), ISSUER, AUDIENCE).expect("key");
     aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()
-        .name(&missing.key_secret)
+        .name(&missing_secret)
         .secret_string(key)
         .send()
         .await

@@ -78,17 +78,6 @@ pub struct UnreadableItem {
     problem: String,
 }
 
-/// The family each kind of credential belongs to.
-pub fn family(kind: CredentialKind) -> &'static str {
-    match kind {
-        CredentialKind::WarehouseConnection => "levered",
-        CredentialKind::UserWarehouseCredential => "lightdash",
-        CredentialKind::GenericCredential => "mielto",
-        CredentialKind::ProjectConnection => "credible",
-        CredentialKind::GeneratedDatabaseCredential => "nile",
-    }
-}
-
 /// The fields of an item an event may use, and the rotation state that decides which event.
 #[derive(Deserialize)]
 struct Stored {
@@ -152,7 +141,7 @@ fn event(
         detail: Detail {
             id: stored.id,
             organization: credential.organization.clone(),
-            family: family(stored.kind),
+            family: stored.kind.family(),
             kind: stored.kind,
             provider: stored.provider.clone(),
             version: stored.version,

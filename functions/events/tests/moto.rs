@@ -39,7 +39,11 @@ impl Stack {
     }
 
     fn service(&self, binary: &str) -> strongroom_aws::Store {
-        let settings = StoreSettings::with_defaults(&self.stack.table, &self.stack.kms_key_arn);
+        let settings = StoreSettings::new(
+            &self.stack.table,
+            &self.stack.kms_key_arn,
+            &self.stack.secret_prefix,
+        );
         strongroom_aws::store(self.identity(binary), &settings)
     }
 

@@ -86,7 +86,7 @@ fn error_name(rejection: &Rejection) -> &'static str {
         Rejection::MalformedJson { .. } => "ParameterError",
         Rejection::OtherTenant => "NotFoundError",
         Rejection::Domain(error) => match error {
-            Error::Invalid(_) => "ParameterError",
+            Error::Invalid(_) | Error::Refused(_) => "ParameterError",
             Error::NotFound => "NotFoundError",
             Error::Conflict(_) => "ConflictError",
             Error::Unavailable { .. } => "ServiceUnavailableError",

@@ -5,25 +5,38 @@
 //! A credential is found by its id under the caller's organization, whatever its kind; one of
 //! another organization, or that does not exist, is not found. A user's own credential
 //! (Lightdash's) is visible only to that user, or to a caller with the admin scope.
+//!
+//! Every answer about a credential carries its `ETag`: its record's version, which every write
+//! of its metadata increments. Writes honour `If-Match` and `If-None-Match` (RFC 9110 §13)
+//! atomically: the conditional write expects the version the client's tag names.
 
+mod audit_log;
 pub mod delete_rotation;
 pub mod get_credential;
+pub mod governance;
 mod request;
+mod reveal;
 pub mod rotate_credential;
 pub mod set_rotation;
 mod shape;
+mod tokens;
 
 use credential_model::credential::now;
-use credential_model::ports::{Backend, CredentialRepository as Repository, SecretVault as Vault};
+use credential_model::ports::{
+    Backend, CredentialRepository as Repository, Expected, SecretVault as Vault, StoreError,
+};
 use credential_model::rotation::{Rotation, RotationControl};
 use credential_model::service::store_error;
 use credential_model::{
     AnyRecord, Caller, CredentialId, CredentialKind, CredentialRecord, CredentialService, Error,
     OrgId, Provider, RecordKey, Scope,
 };
+use lambda_http::{Body, Response};
 use strongroom_aws::config::ConfigError;
 use strongroom_aws::{DynamoRepository, SecretsManagerRotation, SecretsManagerVault, init};
-use strongroom_edge::{Route, route};
+use strongroom_edge::{
+    Call, EntityTag, Handled, Precondition, Preconditions, RequestInfo, Route, TagCondition, route,
+};
 
 /// What the handlers need, built once per sandbox: the credential store, and the control of
 /// rotations (Secrets Manager in Lambda; the local stack may plug in its own driver).
@@ -74,17 +87,6 @@ pub const fn routes<R: Repository + 'static, V: Vault + 'static, C: RotationCont
     ]
 }
 
-/// The family whose API a kind of credential belongs to.
-pub fn family(kind: CredentialKind) -> &'static str {
-    match kind {
-        CredentialKind::WarehouseConnection => "levered",
-        CredentialKind::UserWarehouseCredential => "lightdash",
-        CredentialKind::GenericCredential => "mielto",
-        CredentialKind::ProjectConnection => "credible",
-        CredentialKind::GeneratedDatabaseCredential => "nile",
-    }
-}
-
 /// The providers whose passwords a rotation changes.
 pub const ROTATABLE: [Provider; 4] = [
     Provider::Postgres,
@@ -93,12 +95,17 @@ pub const ROTATABLE: [Provider; 4] = [
     Provider::Mariadb,
 ];
 
+/// Whether the credential under `key` is another user's own (a Lightdash warehouse
+/// credential of someone other than `caller`).
+fn others_own(caller: &Caller, kind: CredentialKind, key: &RecordKey, id: CredentialId) -> bool {
+    kind == CredentialKind::UserWarehouseCredential
+        && *key != RecordKey::owned(caller.organization.clone(), kind, &caller.user, id)
+}
+
 /// Whether `caller` may see the credential under `key`: a user's own credential only its
 /// owner, or an admin; every other credential anyone of its organization.
 fn visible(caller: &Caller, kind: CredentialKind, key: &RecordKey, id: CredentialId) -> bool {
-    kind != CredentialKind::UserWarehouseCredential
-        || caller.scopes.contains(Scope::Admin)
-        || *key == RecordKey::owned(caller.organization.clone(), kind, &caller.user, id)
+    !others_own(caller, kind, key, id) || caller.scopes.contains(Scope::Admin)
 }
 
 /// The credential `id` of `caller`'s organization, as `caller` may see it: not found when it
@@ -126,5 +133,128 @@ async fn find(
         Ok(record)
     } else {
         Err(Error::NotFound)
+    }
+}
+
+/// A credential's entity tag: its record's version, as a strong tag.
+fn etag(found: &AnyRecord) -> EntityTag {
+    EntityTag::of_version(found.record.version)
+}
+
+/// `response`, with `found`'s entity tag as its `ETag`.
+fn tagged(mut response: Response<Body>, found: &AnyRecord) -> Response<Body> {
+    etag(found).set_on(response.headers_mut());
+    response
+}
+
+/// A credential a write is about to change, and what that write must find to apply.
+struct ToWrite {
+    found: AnyRecord,
+    expected: Expected,
+    /// The client made the write conditional on a version (`If-Match` with tags): losing a
+    /// race is then its precondition failing (`412`), not a conflict (`409`). (`If-Match: *`
+    /// still holds after a concurrent change: that is a conflict.)
+    on_client_version: bool,
+}
+
+impl ToWrite {
+    /// The answer to the write's failure.
+    fn refused(&self, error: StoreError, info: &RequestInfo) -> Handled {
+        match error {
+            StoreError::ConditionFailed if self.on_client_version => {
+                tracing::info!("a write under If-Match lost the race to another write");
+                Ok(shape::precondition_failed("If-Match", info))
+            }
+            other => Err(store_error(other).into()),
+        }
+    }
+}
+
+/// The credential `id` as `call`'s caller may see it, once the request's `If-Match` and
+/// `If-None-Match` hold on it: what every write starts with. `Err` is the answer to give
+/// instead: a refusal, or a `412`.
+async fn find_to_write(
+    repository: &impl Repository,
+    call: &Call,
+    id: CredentialId,
+) -> Result<ToWrite, Handled> {
+    let preconditions = Preconditions::read(&call.request).map_err(Err)?;
+    let found = find(repository, &call.caller, id)
+        .await
+        .map_err(|error| Err(error.into()))?;
+    let failed = match preconditions.evaluate(&etag(&found), call.request.method()) {
+        Precondition::Holds => None,
+        Precondition::Failed { header } => Some(header),
+        // Only reads are answered `304`: on a write, an `If-None-Match` naming it fails.
+        Precondition::NotModified => Some("If-None-Match"),
+    };
+    if let Some(header) = failed {
+        return Err(Ok(shape::precondition_failed(header, &call.info)));
+    }
+    // An `If-Match` that held names exactly the version read, so the write expects the
+    // client's version: a change since the client read it — even one between this read and
+    // the write — fails the conditional write instead of being overwritten.
+    let expected = Expected::Current {
+        id: found.record.id,
+        version: found.record.version,
+    };
+    Ok(ToWrite {
+        found,
+        expected,
+        on_client_version: matches!(preconditions.if_match, Some(TagCondition::Tags(_))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credential_model::testing::record;
+    use lambda_http::http::StatusCode;
+
+    fn to_write(on_client_version: bool) -> ToWrite {
+        let id = CredentialId::generate();
+        let organization = OrgId::parse("org_race").expect("a valid organization");
+        let key = RecordKey::named(organization, CredentialKind::ProjectConnection, "p", "c");
+        let found = AnyRecord {
+            kind: CredentialKind::ProjectConnection,
+            record: record(
+                key,
+                id,
+                Provider::Postgres,
+                Default::default(),
+                serde_json::Value::Null,
+            ),
+        };
+        let expected = Expected::record(&found.record);
+        ToWrite {
+            found,
+            expected,
+            on_client_version,
+        }
+    }
+
+    #[test]
+    fn a_lost_race_fails_the_clients_version_and_is_a_conflict_otherwise() {
+        let info = RequestInfo {
+            request_id: "request".into(),
+            organization: None,
+        };
+        let status =
+            |on_client_version, error| match to_write(on_client_version).refused(error, &info) {
+                Ok(response) => response.status(),
+                Err(rejection) => rejection.status(),
+            };
+        assert_eq!(
+            status(true, StoreError::ConditionFailed),
+            StatusCode::PRECONDITION_FAILED
+        );
+        assert_eq!(
+            status(false, StoreError::ConditionFailed),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(true, StoreError::Unavailable("down".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

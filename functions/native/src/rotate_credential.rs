@@ -1,19 +1,20 @@
 //! `POST /strongroom/v1/credentials/{id}/rotate`: starts a rotation now, as a new secret
 //! version whose id (the token) is chosen here and recorded first, so the rotation's outcome
-//! finds its credential. `202`: Secrets Manager runs the rotation's steps after answering.
+//! finds its credential. `202`: Secrets Manager runs the rotation's steps after answering. The
+//! `ETag` answered is the version this request wrote; the rotation's progress writes later ones.
 
 use credential_model::credential::now;
 use credential_model::ports::{
     CredentialRepository as Repository, Expected, SecretVault as Vault, VaultError,
 };
 use credential_model::rotation::{Rotation, RotationControl, RotationState, RotationStatus};
-use credential_model::service::{store_error, vault_error};
+use credential_model::service::vault_error;
 use credential_model::{AnyRecord, Error};
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use strongroom_edge::{Call, Handled, json_response};
 
-use crate::{Deps, find, with_rotation};
+use crate::{Deps, find_to_write, tagged, with_rotation};
 
 /// `found` with rotation state `state`, its settings as they are, as the next version.
 fn with_state(found: &AnyRecord, state: RotationState) -> AnyRecord {
@@ -38,7 +39,11 @@ pub async fn handle(
 ) -> Handled {
     let id = call.path_id("id")?;
     let repository = deps.store.repository();
-    let found = find(repository, &call.caller, id).await?;
+    let to_write = match find_to_write(repository, &call, id).await {
+        Ok(to_write) => to_write,
+        Err(answer) => return answer,
+    };
+    let found = &to_write.found;
     if found.record.rotation.settings.is_none() {
         return Err(Error::Conflict(
             "rotation is not configured: set it with PUT /strongroom/v1/credentials/{id}/rotation",
@@ -53,7 +58,7 @@ pub async fn handle(
         .as_ref()
         .and_then(|s| s.last_rotated_at);
     let started = with_state(
-        &found,
+        found,
         RotationState {
             status: RotationStatus::InProgress,
             token: Some(token.clone()),
@@ -62,10 +67,9 @@ pub async fn handle(
             reason: None,
         },
     );
-    repository
-        .put_any(&started, Expected::record(&found.record))
-        .await
-        .map_err(store_error)?;
+    if let Err(error) = repository.put_any(&started, to_write.expected).await {
+        return to_write.refused(error, &call.info);
+    }
     if let Err(error) = deps.rotation.rotate_now(&found.record.secret, &token).await {
         let failed = with_state(
             &started,
@@ -87,11 +91,12 @@ pub async fn handle(
         return Err(vault_error(error).into());
     }
     tracing::info!(credential_id = %id, token, "rotation started");
-    Ok(json_response(
+    let response = json_response(
         StatusCode::ACCEPTED,
         &json!({
             "id": id.to_string(),
             "rotation": {"status": RotationStatus::InProgress.to_string(), "token": token},
         }),
-    ))
+    );
+    Ok(tagged(response, &started))
 }

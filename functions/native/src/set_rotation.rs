@@ -1,17 +1,17 @@
 //! `PUT /strongroom/v1/credentials/{id}/rotation`: how a database credential's password is
 //! rotated. Everything is checked before anything is written; the settings are written
-//! (conditional on the version read), then Secrets Manager is given the schedule; if it
-//! refuses, the settings are put back as they were.
+//! (conditional on the version read, which is the client's when it sends `If-Match`), then
+//! Secrets Manager is given the schedule; if it refuses, the settings are put back as they were.
 
 use credential_model::ports::{CredentialRepository as Repository, Expected, SecretVault as Vault};
 use credential_model::rotation::{Rotation, RotationControl, RotationSettings};
-use credential_model::service::{store_error, vault_error};
+use credential_model::service::vault_error;
 use credential_model::validation::{FieldErrors, Problem};
 use credential_model::{Caller, CredentialId, Error, Provider};
 use lambda_http::http::StatusCode;
 use strongroom_edge::{Call, Handled, json_response};
 
-use crate::{Deps, ROTATABLE, find, request, shape, with_rotation};
+use crate::{Deps, ROTATABLE, find, find_to_write, request, shape, tagged, with_rotation};
 
 fn invalid(field: &str, problem: Problem) -> Error {
     let mut errors = FieldErrors::new();
@@ -75,7 +75,11 @@ pub async fn handle(
     let id = call.path_id("id")?;
     let settings: RotationSettings = request::rotation_settings(&call)?;
     let repository = deps.store.repository();
-    let found = find(repository, &call.caller, id).await?;
+    let to_write = match find_to_write(repository, &call, id).await {
+        Ok(to_write) => to_write,
+        Err(answer) => return answer,
+    };
+    let found = &to_write.found;
     let provider = found.record.provider;
     if !ROTATABLE.contains(&provider) {
         return Err(invalid(
@@ -92,16 +96,15 @@ pub async fn handle(
     let schedule = settings.schedule.clone();
     let previous = found.record.rotation.clone();
     let updated = with_rotation(
-        &found,
+        found,
         Rotation {
             settings: Some(settings),
             state: previous.state.clone(),
         },
     );
-    repository
-        .put_any(&updated, Expected::record(&found.record))
-        .await
-        .map_err(store_error)?;
+    if let Err(error) = repository.put_any(&updated, to_write.expected).await {
+        return to_write.refused(error, &call.info);
+    }
     if let Err(error) = deps
         .rotation
         .schedule(&found.record.secret, &schedule)
@@ -124,8 +127,6 @@ pub async fn handle(
         .versions(&found.record.secret)
         .await
         .map_err(vault_error)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &shape::credential(&updated, &versions),
-    ))
+    let response = json_response(StatusCode::OK, &shape::credential(&updated, &versions));
+    Ok(tagged(response, &updated))
 }

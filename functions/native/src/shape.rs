@@ -4,12 +4,10 @@
 
 use credential_model::AnyRecord;
 use credential_model::credential::rfc3339;
-use lambda_http::http::{HeaderValue, header};
+use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use strongroom_edge::{Rejection, RequestInfo, json_response};
-
-use crate::family;
 
 /// The media type of a problem (RFC 9457 §3).
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -25,34 +23,63 @@ fn title(code: &str) -> &'static str {
         "invalid_request" => "Invalid request",
         "not_found" => "Not found",
         "conflict" => "Conflict",
+        "precondition_failed" => "Precondition failed",
         "service_unavailable" => "Service unavailable",
         _ => "Internal error",
     }
 }
 
-/// Any refused request, as a problem: `type` (a URN per kind of problem), `title`, `status`,
-/// `detail`, the request's id, and for bad input `errors: [{field, message}]`.
-pub(crate) fn problem(rejection: &Rejection, info: &RequestInfo) -> Response<Body> {
-    let code = rejection.code();
-    let status = rejection.status();
-    let mut body = json!({
+/// The problem document of `code` (`snake_case`), without `errors`.
+fn problem_body(code: &str, status: StatusCode, detail: String, info: &RequestInfo) -> Value {
+    json!({
         "type": format!("urn:strongroom:problem:{}", code.replace('_', "-")),
         "title": title(code),
         "status": status.as_u16(),
-        "detail": rejection.to_string(),
+        "detail": detail,
         "requestId": info.request_id,
-    });
+    })
+}
+
+fn problem_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = json_response(status, body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// Any refused request, as a problem: `type` (a URN per kind of problem), `title`, `status`,
+/// `detail`, the request's id, and for bad input `errors: [{field, message}]`.
+pub(crate) fn problem(rejection: &Rejection, info: &RequestInfo) -> Response<Body> {
+    let status = rejection.status();
+    let mut body = problem_body(rejection.code(), status, rejection.to_string(), info);
     if let Some(errors) = rejection.field_errors() {
         body["errors"] = errors
             .iter()
             .map(|e| json!({"field": e.path.to_string(), "message": e.problem.to_string()}))
             .collect();
     }
-    let mut response = json_response(status, &body);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    response
+    problem_response(status, &body)
+}
+
+/// `412`: the request's `header` (`If-Match` or `If-None-Match`) does not hold on the
+/// credential as it is — or, for `If-Match`, stopped holding before the write was made.
+pub(crate) fn precondition_failed(header: &str, info: &RequestInfo) -> Response<Body> {
+    let detail = if header == "If-None-Match" {
+        "If-None-Match names the credential's current entity tag (`*` names any credential \
+         that exists): nothing was changed"
+            .to_owned()
+    } else {
+        format!(
+            "{header} does not name the credential's current entity tag (it has changed \
+             since it was read, or the tag is weak): nothing was changed; read it again"
+        )
+    };
+    let status = StatusCode::PRECONDITION_FAILED;
+    problem_response(
+        status,
+        &problem_body("precondition_failed", status, detail, info),
+    )
 }
 
 /// A credential as every route shows it: what it is, its secret's versions and stages (never
@@ -67,7 +94,7 @@ pub(crate) fn credential(found: &AnyRecord, versions: &[(String, Vec<String>)]) 
     let state = record.rotation.state.as_ref();
     json!({
         "id": record.id.to_string(),
-        "family": family(found.kind),
+        "family": found.kind.family(),
         "kind": found.kind.as_str(),
         "provider": record.provider.as_str(),
         "createdAt": rfc3339(record.created_at),

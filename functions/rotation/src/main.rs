@@ -1,4 +1,7 @@
 //! Lambda entry point for the rotation function.
+// The rotation future nests the database drivers' futures deeply: its layout needs more than
+// the default query depth.
+#![recursion_limit = "256"]
 
 fn main() -> Result<(), lambda_runtime::Error> {
     strongroom_aws::init::run(async {

@@ -129,13 +129,17 @@ impl StoreSettings {
     pub const DEFAULT_RECOVERY_WINDOW_DAYS: i64 = 7;
     pub const DEFAULT_SECRET_PREFIX: &str = "strongroom";
 
-    /// A table and key with the default recovery window and secret prefix: the local stack's.
-    pub fn with_defaults(table: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
+    /// A table, key and secret prefix with the default recovery window: a local stack's.
+    pub fn new(
+        table: impl Into<String>,
+        kms_key_id: impl Into<String>,
+        secret_prefix: impl Into<String>,
+    ) -> Self {
         StoreSettings {
             table: table.into(),
             kms_key_id: kms_key_id.into(),
             recovery_window_days: Self::DEFAULT_RECOVERY_WINDOW_DAYS,
-            secret_prefix: Self::DEFAULT_SECRET_PREFIX.to_owned(),
+            secret_prefix: secret_prefix.into(),
         }
     }
 

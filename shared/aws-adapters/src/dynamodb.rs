@@ -83,7 +83,7 @@ struct Item<A> {
     version: u64,
 }
 
-fn partition_key(organization: &OrgId) -> String {
+pub(crate) fn partition_key(organization: &OrgId) -> String {
     format!("ORG#{organization}")
 }
 
@@ -176,7 +176,7 @@ fn from_any_item<A: DeserializeOwned>(
     Ok((read.kind, record))
 }
 
-fn unavailable<E>(error: SdkError<E, HttpResponse>) -> StoreError
+pub(crate) fn unavailable<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
 {
@@ -184,7 +184,7 @@ where
 }
 
 /// The outcome of a conditional write: a failed condition is its own answer, not an outage.
-fn conditional<O, E>(
+pub(crate) fn conditional<O, E>(
     result: Result<O, SdkError<E, HttpResponse>>,
     condition_failed: impl Fn(&E) -> bool,
 ) -> Result<(), StoreError>
@@ -209,6 +209,36 @@ fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeV
                 (":expected_version", AttributeValue::N(version.to_string())),
             ],
         ),
+    }
+}
+
+/// Every item of `organization` whose sort key starts with `prefix`, read consistently, page
+/// after page: how records and leases are listed.
+pub(crate) async fn query_prefix(
+    client: &Client,
+    table: &str,
+    organization: &OrgId,
+    prefix: &str,
+) -> Result<Vec<ItemMap>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(partition_key(organization)))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        start = page.last_evaluated_key;
+        items.extend(page.items.unwrap_or_default());
+        if start.is_none() {
+            return Ok(items);
+        }
     }
 }
 
@@ -300,29 +330,11 @@ impl CredentialRepository for DynamoRepository {
         organization: &OrgId,
         slot_prefix: &str,
     ) -> Result<Vec<CredentialRecord<A>>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(partition_key(organization)))
-                .expression_attribute_values(":prefix", AttributeValue::S(slot_prefix.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items() {
-                records.push(from_item(organization, item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(records);
-            }
-        }
+        query_prefix(&self.client, &self.table, organization, slot_prefix)
+            .await?
+            .iter()
+            .map(|item| from_item(organization, item))
+            .collect()
     }
 
     async fn locate(

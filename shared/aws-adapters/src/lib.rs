@@ -2,21 +2,27 @@
 //! Secrets Manager vault and rotation control, the one SDK configuration every client in a
 //! sandbox is built from, and the HTTP client they share.
 
+pub mod audit;
 pub mod aws_error;
 pub mod config;
 pub mod dynamodb;
 pub mod http;
 pub mod init;
+pub mod ledger;
 pub mod logging;
 pub mod rotation;
 pub mod secretsmanager;
+pub mod tokens;
 
+pub use audit::DynamoAuditLog;
 pub use aws_types::SdkConfig;
 pub use config::{ConfigError, StoreSettings, sdk_config, sdk_config_with};
 pub use dynamodb::DynamoRepository;
 pub use http::AwsHttpClient;
+pub use ledger::DynamoLedger;
 pub use rotation::SecretsManagerRotation;
 pub use secretsmanager::SecretsManagerVault;
+pub use tokens::{DynamoTokenStore, KmsTokenMac};
 
 use std::time::Duration;
 

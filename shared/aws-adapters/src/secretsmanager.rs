@@ -1,7 +1,8 @@
 //! Secret material in Secrets Manager: one secret per credential, encrypted with the project's
 //! KMS key, tagged with its tenant. Readers read the `AWSCURRENT` stage; a change merges from
 //! the version its metadata names and moves `AWSCURRENT` with `UpdateSecretVersionStage`, whose
-//! `RemoveFromVersionId` makes the move a compare-and-swap.
+//! `RemoveFromVersionId` makes the move a compare-and-swap. The sweeper lists the deployment's
+//! secrets (`ListSecrets`, never a value) and removes staging labels the same way.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
@@ -9,17 +10,21 @@ use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::delete_secret::DeleteSecretError;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use aws_sdk_secretsmanager::operation::list_secret_version_ids::ListSecretVersionIdsError;
 use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError;
 use aws_sdk_secretsmanager::operation::tag_resource::TagResourceError;
 use aws_sdk_secretsmanager::operation::update_secret_version_stage::UpdateSecretVersionStageError;
-use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
+use aws_smithy_types::DateTime;
 use credential_model::SecretRef;
 use credential_model::ports::{CreatedSecret, NewSecret, SecretVault};
 pub use credential_model::ports::{SecretVersion, VaultError};
+use credential_model::reconcile::{ListedSecret, SecretInventory, SecretPage};
 use credential_model::rotation::{
     CURRENT, PENDING, PREVIOUS, RotationVault, STAGED, SecretDescription, Selector, StagedValue,
 };
 use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
 
 use crate::StoreSettings;
 use crate::aws_error::{self, outcome};
@@ -77,6 +82,13 @@ gone!(
 
 /// DescribeSecret still describes a secret scheduled for deletion.
 impl Gone for DescribeSecretError {
+    fn is_gone(&self) -> bool {
+        self.is_resource_not_found_exception()
+    }
+}
+
+/// ListSecretVersionIds has no `InvalidRequestException` to say it.
+impl Gone for ListSecretVersionIdsError {
     fn is_gone(&self) -> bool {
         self.is_resource_not_found_exception()
     }
@@ -416,5 +428,114 @@ impl RotationVault for SecretsManagerVault {
             }
             Err(error) => Err(failed(error)),
         }
+    }
+}
+
+/// The most secrets `ListSecrets` returns in a page.
+const LIST_PAGE: i32 = 100;
+
+fn timestamp(at: Option<DateTime>) -> Option<OffsetDateTime> {
+    at.and_then(|at| std::time::SystemTime::try_from(at).ok())
+        .map(OffsetDateTime::from)
+}
+
+/// A paging token, if there is a next page: moto answers an empty one on the last.
+fn next_page(token: Option<String>) -> Option<String> {
+    token.filter(|token| !token.is_empty())
+}
+
+/// A listed secret under `prefix`; `None` for one elsewhere or without an ARN or name.
+fn listed(entry: SecretListEntry, prefix: &str) -> Option<ListedSecret> {
+    let (arn, name) = (entry.arn?, entry.name?);
+    if !name.starts_with(prefix) {
+        return None;
+    }
+    // Moto lists versions that lost their last label too; AWS leaves those out.
+    let mut versions: Vec<(String, Vec<String>)> = entry
+        .secret_versions_to_stages
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, stages)| !stages.is_empty())
+        .collect();
+    versions.sort();
+    Some(ListedSecret {
+        secret: SecretRef(arn),
+        name,
+        tags: entry
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|tag| Some((tag.key?, tag.value?)))
+            .collect(),
+        created_at: timestamp(entry.created_date),
+        deleted_at: timestamp(entry.deleted_date),
+        versions,
+    })
+}
+
+/// The deployment's secrets: those named under its prefix.
+impl SecretInventory for SecretsManagerVault {
+    async fn list(&self, page: Option<&str>) -> Result<SecretPage, VaultError> {
+        // The name filter matches a prefix; the `/` keeps out a deployment whose prefix only
+        // starts the same (`strongroom-test/…` for `strongroom`).
+        let prefix = format!("{}/", self.settings.secret_prefix);
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(&prefix)
+            .build();
+        let output = self
+            .client
+            .list_secrets()
+            .filters(filter)
+            .include_planned_deletion(false)
+            .max_results(LIST_PAGE)
+            .set_next_token(page.map(str::to_owned))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(SecretPage {
+            secrets: output
+                .secret_list
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|entry| listed(entry, &prefix))
+                .collect(),
+            next: next_page(output.next_token),
+        })
+    }
+
+    async fn version_dates(
+        &self,
+        secret: &SecretRef,
+    ) -> Result<Vec<(String, OffsetDateTime)>, VaultError> {
+        let mut dates = Vec::new();
+        let mut page = None;
+        loop {
+            let output = self
+                .client
+                .list_secret_version_ids()
+                .secret_id(&secret.0)
+                .set_next_token(page)
+                .send()
+                .await
+                .map_err(failed)?;
+            dates.extend(
+                output
+                    .versions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|version| {
+                        Some((version.version_id?, timestamp(version.created_date)?))
+                    }),
+            );
+            page = next_page(output.next_token);
+            if page.is_none() {
+                return Ok(dates);
+            }
+        }
+    }
+
+    async fn unstage(&self, secret: &SecretRef, version_id: &str) -> Result<bool, VaultError> {
+        RotationVault::move_stage(self, &secret.0, STAGED, None, Some(version_id)).await
     }
 }

@@ -293,7 +293,10 @@ fn vault(rules: &[&Rule]) -> SecretsManagerVault {
         rules,
         |config| { config.retry_config(RetryConfig::disabled()) }
     );
-    SecretsManagerVault::new(client, &StoreSettings::with_defaults(TABLE, KMS_KEY))
+    SecretsManagerVault::new(
+        client,
+        &StoreSettings::new(TABLE, KMS_KEY, StoreSettings::DEFAULT_SECRET_PREFIX),
+    )
 }
 
 /// A sleeper whose back-off is over at once: the production retry policy without the wait.

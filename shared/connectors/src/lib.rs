@@ -6,6 +6,8 @@
 //!
 //! [`DatabaseAccountsDriver`] is the database side of password rotation: it checks logins,
 //! changes passwords and provisions alternate users on PostgreSQL and MySQL/MariaDB.
+//! [`GeneratedLoginsDriver`] creates and drops the generated logins of the Nile family there,
+//! over the same connections.
 
 mod accounts;
 mod bigquery;
@@ -21,7 +23,7 @@ mod s3;
 mod snowflake;
 mod tls;
 
-pub use accounts::DatabaseAccountsDriver;
+pub use accounts::{DatabaseAccountsDriver, GeneratedLoginsDriver};
 pub use deps::{CONNECTION_TEST_TIMEOUT, TestingDeps};
 
 use std::sync::OnceLock;

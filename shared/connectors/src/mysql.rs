@@ -93,8 +93,9 @@ pub(crate) fn classify(
                 // ER_BAD_DB_ERROR
                 1049 => FailureKind::MissingDatabase,
                 // ER_DBACCESS_DENIED_ERROR, ER_HOST_NOT_PRIVILEGED, ER_SPECIFIC_ACCESS_DENIED_ERROR;
-                // ER_TABLEACCESS_DENIED_ERROR and ER_CANT_CREATE_USER_WITH_GRANT (rotation's statements)
-                1044 | 1130 | 1227 | 1142 | 1410 => FailureKind::PermissionDenied,
+                // ER_TABLEACCESS_DENIED_ERROR and ER_CANT_CREATE_USER_WITH_GRANT (rotation's statements);
+                // ER_KILL_DENIED_ERROR (ending a generated login's sessions)
+                1044 | 1130 | 1227 | 1142 | 1410 | 1095 => FailureKind::PermissionDenied,
                 _ => FailureKind::Other,
             };
             failure(

@@ -7,99 +7,25 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use common::databases::{
+    assert_fails, ident, maria_conn, maria_exec, maria_login, pg_admin, pg_client, pg_exec,
+    pg_login, pg_role, pg_statement_log, secret,
+};
 use common::{TIMEOUT, canary};
-use credential_model::ports::{FailureKind, TestFailure};
+use credential_model::ports::FailureKind;
 use credential_model::rotation::{
     DatabaseAccounts, DatabaseLogin, Engine, PasswordPolicy, TlsMode, alternate_username,
 };
 use mysql_async::prelude::Queryable;
 use secrecy::{ExposeSecret, SecretString};
 use strongroom_connectors::DatabaseAccountsDriver;
-use strongroom_local_stack::testing::{self, ScramPostgres, ServerLogin};
+use strongroom_local_stack::testing::{self, ServerLogin};
 
 fn driver() -> DatabaseAccountsDriver {
     DatabaseAccountsDriver::new(TIMEOUT)
 }
 
-fn secret(text: &str) -> SecretString {
-    SecretString::from(text.to_owned())
-}
-
-/// Asserts `result` failed as `kind`, and that neither its detail nor its Debug output holds
-/// any of `secrets`.
-fn assert_fails(
-    result: Result<(), TestFailure>,
-    kind: FailureKind,
-    secrets: &[&str],
-) -> TestFailure {
-    let failure = result.expect_err("a failure");
-    for secret in secrets {
-        assert!(
-            !format!("{failure:?}").contains(secret),
-            "a secret in {failure:?}"
-        );
-    }
-    assert_eq!(failure.kind, kind, "{failure}");
-    failure
-}
-
 // PostgreSQL
-
-fn pg_login(server: &ScramPostgres, user: &str, password: &SecretString) -> DatabaseLogin {
-    DatabaseLogin {
-        engine: Engine::Postgres,
-        host: server.host.clone(),
-        port: server.port,
-        username: user.to_owned(),
-        password: password.clone(),
-        dbname: None,
-        tls: TlsMode::Disable,
-        masterarn: None,
-    }
-}
-
-fn pg_admin(server: &ScramPostgres) -> DatabaseLogin {
-    pg_login(server, &server.superuser, &server.password)
-}
-
-async fn pg_client(
-    server: &ScramPostgres,
-    user: &str,
-    password: &SecretString,
-) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(&server.host)
-        .port(server.port)
-        .user(user)
-        .password(password.expose_secret())
-        .dbname("postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|error| panic!("{user} connects: {error}"));
-    tokio::spawn(connection);
-    client
-}
-
-async fn pg_exec(server: &ScramPostgres, statements: &str) {
-    pg_client(server, &server.superuser, &server.password)
-        .await
-        .batch_execute(statements)
-        .await
-        .unwrap_or_else(|error| panic!("{statements}: {error}"));
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A role that may log in with `password` and nothing else.
-async fn pg_role(server: &ScramPostgres, name: &str, password: &str) {
-    pg_exec(
-        server,
-        &format!("CREATE ROLE {} LOGIN PASSWORD '{password}'", ident(name)),
-    )
-    .await;
-}
 
 #[tokio::test]
 async fn postgres_logins_are_checked_and_a_wrong_password_is_an_authentication_failure() {
@@ -231,13 +157,7 @@ async fn no_plaintext_reaches_the_postgres_statement_log_nor_a_failure() {
     let Some(server) = testing::scram_postgres() else {
         return;
     };
-    let log_path = std::env::var("STRONGROOM_TEST_PG_LOG")
-        .ok()
-        .filter(|p| !p.is_empty());
-    let Some(log_path) = testing::require(
-        "PostgreSQL's statement log (STRONGROOM_TEST_PG_LOG, from scripts/lib.sh)",
-        log_path,
-    ) else {
+    let Some(log_path) = pg_statement_log() else {
         return;
     };
     let user = format!("Log-User-{}", testing::unique_suffix());
@@ -307,47 +227,6 @@ async fn no_plaintext_reaches_the_postgres_statement_log_nor_a_failure() {
 }
 
 // MariaDB
-
-fn maria_login(server: &ServerLogin, user: &str, password: &SecretString) -> DatabaseLogin {
-    DatabaseLogin {
-        engine: Engine::Mariadb,
-        host: server.host.clone(),
-        port: server.port,
-        username: user.to_owned(),
-        password: password.clone(),
-        dbname: None,
-        tls: TlsMode::Disable,
-        masterarn: None,
-    }
-}
-
-async fn maria_conn(
-    server: &ServerLogin,
-    user: &str,
-    password: &SecretString,
-) -> mysql_async::Conn {
-    let password = password.expose_secret();
-    let options = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(server.host.clone())
-        .tcp_port(server.port)
-        .user(Some(user.to_owned()))
-        .pass((!password.is_empty()).then(|| password.to_owned()))
-        .prefer_socket(false);
-    mysql_async::Conn::new(options)
-        .await
-        .unwrap_or_else(|error| panic!("{user} connects to MariaDB: {error}"))
-}
-
-async fn maria_exec(server: &ServerLogin, statements: &[String]) {
-    let mut admin = maria_conn(server, &server.user, &server.password).await;
-    for statement in statements {
-        admin
-            .query_drop(statement)
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"));
-    }
-    let _ = admin.disconnect().await;
-}
 
 async fn show_grants(server: &ServerLogin, account: &str) -> Vec<String> {
     let mut admin = maria_conn(server, &server.user, &server.password).await;

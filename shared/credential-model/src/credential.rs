@@ -59,8 +59,8 @@ pub enum CredentialKind {
     GenericCredential,
     /// A named database connection of a project (Credible).
     ProjectConnection,
-    /// A database credential generated on demand (Nile).
-    GeneratedDatabaseCredential,
+    /// A database Strongroom generates credentials for, with its admin login (Nile).
+    RegisteredDatabase,
 }
 
 impl CredentialKind {
@@ -70,6 +70,17 @@ impl CredentialKind {
 
     pub fn parse(name: &str) -> Option<Self> {
         name.parse().ok()
+    }
+
+    /// The family whose API this kind of credential belongs to.
+    pub fn family(self) -> &'static str {
+        match self {
+            CredentialKind::WarehouseConnection => "levered",
+            CredentialKind::UserWarehouseCredential => "lightdash",
+            CredentialKind::GenericCredential => "mielto",
+            CredentialKind::ProjectConnection => "credible",
+            CredentialKind::RegisteredDatabase => "nile",
+        }
     }
 }
 
@@ -110,6 +121,15 @@ impl RecordKey {
         RecordKey {
             organization,
             slot: format!("{}{id}", Self::items_prefix(kind)),
+        }
+    }
+
+    /// A credential known by its `name`, unique among those of its kind in the organization
+    /// (a Nile database). The name may not hold `#` or `/`.
+    pub fn by_name(organization: OrgId, kind: CredentialKind, name: &str) -> Self {
+        RecordKey {
+            organization,
+            slot: format!("{}{name}", Self::items_prefix(kind)),
         }
     }
 

@@ -11,6 +11,10 @@ pub enum Dependency {
     MetadataStore,
     /// Where secret material lives (Secrets Manager).
     SecretVault,
+    /// A database Strongroom manages logins in (a registered database).
+    Database,
+    /// The key service that computes API tokens' digests (KMS).
+    KeyService,
 }
 
 impl fmt::Display for Dependency {
@@ -18,6 +22,8 @@ impl fmt::Display for Dependency {
         f.write_str(match self {
             Dependency::MetadataStore => "the metadata store",
             Dependency::SecretVault => "the secret vault",
+            Dependency::Database => "the database",
+            Dependency::KeyService => "the key service",
         })
     }
 }
@@ -38,6 +44,10 @@ pub enum Error {
         dependency: Dependency,
         detail: String,
     },
+    /// What the client sent was well-formed but a system it names refused it (a database
+    /// whose admin login does not log in): the reason, which never holds a secret.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: &'static str, detail: String },
 }

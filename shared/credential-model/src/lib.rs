@@ -1,8 +1,9 @@
 //! Strongroom's domain: the providers it holds credentials for, the connections and secret
 //! documents it stores (which fields are secret is decided by their types), the value rules
 //! every family applies, the one domain error, the ports the domain needs (metadata
-//! repository, secret vault, connection tester) and the use cases written against them. No AWS
-//! and no I/O here: adapters live in their own crates.
+//! repository, secret vault, connection tester) and the use cases written against them (the
+//! sweeper's among them: `reconcile`). No AWS and no I/O here: adapters live in their own
+//! crates.
 
 /// Serde for a type that is text: written with `Display`, read with its `parse`, refusing what
 /// `parse` refuses.
@@ -26,13 +27,17 @@ macro_rules! text_serde {
 }
 pub(crate) use text_serde;
 
+pub mod api_tokens;
+pub mod audit;
 pub mod connection;
 pub mod credential;
 pub mod document;
 pub mod error;
+pub mod generated;
 pub mod json;
 pub mod ports;
 pub mod provider;
+pub mod reconcile;
 pub mod rotation;
 pub mod service;
 pub mod tenancy;

@@ -119,13 +119,13 @@ impl Scopes {
         self.contains(scope) || self.contains(Scope::Admin)
     }
 
+    /// The scopes held, in [`Scope::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+
     pub fn to_list(self) -> String {
-        Scope::ALL
-            .into_iter()
-            .filter(|s| self.contains(*s))
-            .map(Scope::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -161,6 +161,8 @@ pub mod authorizer_context {
     pub const SCOPES: &str = "scopes";
     pub const EXPIRES_AT: &str = "expires_at";
     pub const REASON: &str = "reason";
+    /// The id of the Strongroom API token the request carried, when it carried one.
+    pub const API_TOKEN: &str = "api_token_id";
 
     const AUTHENTICATED: &str = "authenticated";
     const REJECTED: &str = "rejected";
@@ -174,6 +176,18 @@ pub mod authorizer_context {
         context.insert(SCOPES.into(), caller.scopes.to_list().into());
         context.insert(EXPIRES_AT.into(), caller.expires_at.to_string().into());
         context
+    }
+
+    /// The context for a caller authenticated by the Strongroom API token `token_id`.
+    pub fn authenticated_by_api_token(caller: &Caller, token_id: &str) -> Map<String, Value> {
+        let mut context = authenticated(caller);
+        context.insert(API_TOKEN.into(), token_id.into());
+        context
+    }
+
+    /// The API token a context names, if the caller was authenticated by one.
+    pub fn api_token(context: &Map<String, Value>) -> Option<&str> {
+        text(context, API_TOKEN)
     }
 
     /// The context for a token that was refused, with a reason safe to show the caller.

@@ -1,13 +1,15 @@
 //! In-memory ports with the real ones' conditional semantics, for handler and use-case tests
 //! that run in milliseconds: a repository whose writes are conditional on the id and version
-//! they expect, a vault with versions, a compare-and-swap `AWSCURRENT`, tags and deletion, and
-//! a rotation control that records what it is asked. Each can be made to fail, which the real
-//! services cannot be made to do on demand.
+//! they expect, a vault with versions, a compare-and-swap `AWSCURRENT`, the staging label, tags,
+//! deletion and an inventory, and a rotation control that records what it is asked. Each can
+//! be made to fail, which the real services cannot be made to do on demand.
 //!
 //! They stand beside the adapters' own tests against moto; they never replace them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -19,7 +21,8 @@ use crate::ports::{
     CreatedSecret, CredentialRepository, Expected, NewSecret, SecretVault, SecretVersion,
     StoreError, VaultError,
 };
-use crate::rotation::{RotationControl, Schedule};
+use crate::reconcile::{ListedSecret, SecretInventory, SecretPage};
+use crate::rotation::{CURRENT, PREVIOUS, RotationControl, STAGED, Schedule};
 use crate::tenancy::OrgId;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -199,14 +202,47 @@ fn written_at() -> std::time::SystemTime {
 }
 
 struct Secret {
+    name: String,
+    created: SystemTime,
     /// Each version's document and when it was written.
-    versions: HashMap<String, (String, std::time::SystemTime)>,
+    versions: HashMap<String, (String, SystemTime)>,
     current: String,
     /// The version that was current before `current` (`AWSPREVIOUS`).
     previous: Option<String>,
+    /// The version last staged (`STRONGROOM_STAGED`), until the label is removed.
+    staged: Option<String>,
     tags: Vec<(String, String)>,
-    /// Scheduled for deletion: unreadable and unwritable, as Secrets Manager has it.
-    deleted: bool,
+    /// When it was scheduled for deletion: unreadable and unwritable from then on, as
+    /// Secrets Manager has it.
+    deleted: Option<SystemTime>,
+}
+
+impl Secret {
+    /// The labels version `id` holds.
+    fn stages(&self, id: &str) -> Vec<String> {
+        [
+            (CURRENT, Some(&self.current)),
+            (PREVIOUS, self.previous.as_ref()),
+            (STAGED, self.staged.as_ref()),
+        ]
+        .into_iter()
+        .filter(|(_, holder)| holder.is_some_and(|holder| holder == id))
+        .map(|(stage, _)| stage.to_owned())
+        .collect()
+    }
+
+    /// Every version that holds a label, in version-id order, as the real vault describes
+    /// them (unlabelled versions are deprecated there).
+    fn labelled(&self) -> Vec<(String, Vec<String>)> {
+        let mut versions: Vec<(String, Vec<String>)> = self
+            .versions
+            .keys()
+            .map(|id| (id.clone(), self.stages(id)))
+            .filter(|(_, stages)| !stages.is_empty())
+            .collect();
+        versions.sort();
+        versions
+    }
 }
 
 /// Secret material in memory.
@@ -226,7 +262,7 @@ impl MemoryVault {
     pub fn live_secrets(&self) -> Vec<String> {
         lock(&self.secrets)
             .iter()
-            .filter(|(_, secret)| !secret.deleted)
+            .filter(|(_, secret)| secret.deleted.is_none())
             .map(|(arn, _)| arn.clone())
             .collect()
     }
@@ -239,6 +275,18 @@ impl MemoryVault {
             .unwrap_or_default()
     }
 
+    /// A rotation outside Strongroom (AWS's template, the console): a new version made
+    /// current, the staging label left where it was. Returns the new version's id.
+    pub fn rotate_outside(&self, secret: &SecretRef, document: &str) -> Result<String, VaultError> {
+        self.with(secret, |s| {
+            let version = uuid::Uuid::new_v4().to_string();
+            s.versions
+                .insert(version.clone(), (document.to_owned(), written_at()));
+            s.previous = Some(std::mem::replace(&mut s.current, version.clone()));
+            Ok(version)
+        })
+    }
+
     fn with<T>(
         &self,
         secret: &SecretRef,
@@ -248,7 +296,7 @@ impl MemoryVault {
             return Err(VaultError::Unavailable("the memory vault is down".into()));
         }
         match lock(&self.secrets).get_mut(&secret.0) {
-            Some(found) if !found.deleted => f(found),
+            Some(found) if found.deleted.is_none() => f(found),
             _ => Err(VaultError::NotFound),
         }
     }
@@ -273,7 +321,8 @@ impl SecretVault for MemoryVault {
         if *lock(&self.down) {
             return Err(VaultError::Unavailable("the memory vault is down".into()));
         }
-        let arn = format!("arn:memory:secretsmanager:strongroom/{}", secret.name);
+        let name = format!("strongroom/{}", secret.name);
+        let arn = format!("arn:memory:secretsmanager:{name}");
         let version = secret.idempotency_token;
         let mut secrets = lock(&self.secrets);
         if let Some(existing) = secrets.get(&arn) {
@@ -288,17 +337,21 @@ impl SecretVault for MemoryVault {
                 ))
             };
         }
+        let created = written_at();
         secrets.insert(
             arn.clone(),
             Secret {
+                name,
+                created,
                 versions: HashMap::from([(
                     version.clone(),
-                    (secret.document.expose_secret().to_owned(), written_at()),
+                    (secret.document.expose_secret().to_owned(), created),
                 )]),
                 current: version.clone(),
                 previous: None,
+                staged: None,
                 tags: secret.tags,
-                deleted: false,
+                deleted: None,
             },
         );
         Ok(CreatedSecret {
@@ -331,6 +384,7 @@ impl SecretVault for MemoryVault {
                 token.to_owned(),
                 (document.expose_secret().to_owned(), written_at()),
             );
+            s.staged = Some(token.to_owned());
             Ok(token.to_owned())
         })
     }
@@ -340,22 +394,7 @@ impl SecretVault for MemoryVault {
     }
 
     async fn versions(&self, secret: &SecretRef) -> Result<Vec<(String, Vec<String>)>, VaultError> {
-        self.with(secret, |s| {
-            let mut versions: Vec<(String, Vec<String>)> = s
-                .versions
-                .keys()
-                .map(|id| {
-                    let stages = if *id == s.current {
-                        vec!["AWSCURRENT".to_owned()]
-                    } else {
-                        Vec::new()
-                    };
-                    (id.clone(), stages)
-                })
-                .collect();
-            versions.sort();
-            Ok(versions)
-        })
+        self.with(secret, |s| Ok(s.labelled()))
     }
 
     async fn move_current(
@@ -388,7 +427,7 @@ impl SecretVault for MemoryVault {
             return Err(VaultError::Unavailable("the memory vault is down".into()));
         }
         if let Some(found) = lock(&self.secrets).get_mut(&secret.0) {
-            found.deleted = true;
+            found.deleted.get_or_insert_with(written_at);
         }
         Ok(())
     }
@@ -399,6 +438,65 @@ impl SecretVault for MemoryVault {
         }
         lock(&self.secrets).remove(&secret.0);
         Ok(())
+    }
+}
+
+/// How many secrets a page of [`MemoryVault`]'s inventory holds: few, so sweeps page.
+pub const INVENTORY_PAGE: usize = 2;
+
+/// Lists every secret, those scheduled for deletion too (which the port allows).
+impl SecretInventory for MemoryVault {
+    async fn list(&self, page: Option<&str>) -> Result<SecretPage, VaultError> {
+        if *lock(&self.down) {
+            return Err(VaultError::Unavailable("the memory vault is down".into()));
+        }
+        let secrets = lock(&self.secrets);
+        let start = page.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut listed: Vec<ListedSecret> = secrets
+            .range::<str, _>((start, Bound::Unbounded))
+            .take(INVENTORY_PAGE + 1)
+            .map(|(arn, s)| ListedSecret {
+                secret: SecretRef(arn.clone()),
+                name: s.name.clone(),
+                tags: s.tags.clone(),
+                created_at: Some(s.created.into()),
+                deleted_at: s.deleted.map(Into::into),
+                versions: s.labelled(),
+            })
+            .collect();
+        let next = (listed.len() > INVENTORY_PAGE).then(|| {
+            listed.truncate(INVENTORY_PAGE);
+            listed.last().map(|last| last.secret.0.clone())
+        });
+        Ok(SecretPage {
+            secrets: listed,
+            next: next.flatten(),
+        })
+    }
+
+    async fn version_dates(
+        &self,
+        secret: &SecretRef,
+    ) -> Result<Vec<(String, time::OffsetDateTime)>, VaultError> {
+        self.with(secret, |s| {
+            Ok(s.labelled()
+                .into_iter()
+                .filter_map(|(id, _)| {
+                    let (_, at) = s.versions.get(&id)?;
+                    Some((id, (*at).into()))
+                })
+                .collect())
+        })
+    }
+
+    async fn unstage(&self, secret: &SecretRef, version_id: &str) -> Result<bool, VaultError> {
+        self.with(secret, |s| {
+            let holds = s.staged.as_deref() == Some(version_id);
+            if holds {
+                s.staged = None;
+            }
+            Ok(holds)
+        })
     }
 }
 

@@ -288,6 +288,24 @@ pub fn database_object(value: &str) -> Result<(), Problem> {
     bounded(value, 63)
 }
 
+/// A name that reaches SQL as an identifier (a role, schema or table a generated login is
+/// granted): a letter or `_`, then letters, digits or `_`; at most 63 characters, what
+/// PostgreSQL keeps. Still always quoted in statements.
+pub fn sql_identifier(value: &str) -> Result<(), Problem> {
+    bounded(value, 63)?;
+    let mut chars = value.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if starts_well && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err(Problem::Malformed {
+            expected: "a letter or '_', then letters, digits or '_'",
+        })
+    }
+}
+
 /// An e-mail address such as a service account's `client_email`.
 pub fn email(value: &str) -> Result<(), Problem> {
     bounded(value, MAX_TEXT_LEN)?;

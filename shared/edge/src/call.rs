@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use credential_model::audit::Actor;
 use credential_model::tenancy::authorizer_context::{self, Unauthenticated};
 use credential_model::{Caller, CredentialId, Error, OrgId};
 use lambda_http::request::RequestContext;
@@ -29,6 +30,26 @@ pub struct Call {
 }
 
 impl Call {
+    /// Who is calling, as the audit log names them: the user, and the API token the request
+    /// carried if it carried one.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: self.caller.user.clone(),
+            token: authorizer_fields(&self.request)
+                .as_ref()
+                .and_then(authorizer_context::api_token)
+                .map(str::to_owned),
+        }
+    }
+
+    /// The address the request came from, as API Gateway saw it.
+    pub fn source_ip(&self) -> Option<String> {
+        match self.request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        }
+    }
+
     /// The credential id the path parameter `name` holds: not found when it holds nothing
     /// that could be one.
     pub fn path_id(&self, name: &str) -> Result<CredentialId, Error> {
@@ -49,18 +70,24 @@ fn request_id(request: &Request) -> String {
     .unwrap_or_default()
 }
 
-fn caller(request: &Request) -> Result<Caller, Unauthenticated> {
-    let Some(authorizer) = request
+/// The context the authorizer returned, if one ran.
+fn authorizer_fields(request: &Request) -> Option<Map<String, serde_json::Value>> {
+    let authorizer = request
         .request_context_ref()
-        .and_then(RequestContext::authorizer)
-    else {
+        .and_then(RequestContext::authorizer)?;
+    Some(
+        authorizer
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+fn caller(request: &Request) -> Result<Caller, Unauthenticated> {
+    let Some(context) = authorizer_fields(request) else {
         return Err(Unauthenticated::NoContext);
     };
-    let context: Map<_, _> = authorizer
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     authorizer_context::caller(&context, now)
 }

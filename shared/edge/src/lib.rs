@@ -5,6 +5,7 @@
 
 mod body;
 mod call;
+mod conditional;
 pub mod input;
 mod rejection;
 
@@ -13,6 +14,7 @@ use std::pin::Pin;
 
 pub use body::{BodyStyle, JsonBody, MAX_BODY_BYTES, json_body};
 pub use call::{Call, RequestInfo, serve};
+pub use conditional::{EntityTag, Precondition, Preconditions, TagCondition};
 pub use rejection::Rejection;
 
 use credential_model::Scope;

@@ -39,7 +39,7 @@ impl Rejection {
             Rejection::MalformedJson { .. } => StatusCode::BAD_REQUEST,
             Rejection::OtherTenant => StatusCode::NOT_FOUND,
             Rejection::Domain(error) => match error {
-                Error::Invalid(_) => StatusCode::BAD_REQUEST,
+                Error::Invalid(_) | Error::Refused(_) => StatusCode::BAD_REQUEST,
                 Error::NotFound => StatusCode::NOT_FOUND,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -59,6 +59,7 @@ impl Rejection {
             Rejection::OtherTenant => "not_found",
             Rejection::Domain(error) => match error {
                 Error::Invalid(_) => "invalid_request",
+                Error::Refused(_) => "refused",
                 Error::NotFound => "not_found",
                 Error::Conflict(_) => "conflict",
                 Error::Unavailable { .. } => "service_unavailable",
@@ -111,6 +112,7 @@ impl fmt::Display for Rejection {
                 Error::Invalid(errors) => write!(f, "{errors}"),
                 Error::NotFound => f.write_str("not found"),
                 Error::Conflict(why) => f.write_str(why),
+                Error::Refused(reason) => f.write_str(reason),
                 Error::Unavailable { dependency, .. } => {
                     write!(f, "{dependency} is temporarily unavailable; retry shortly")
                 }

@@ -1,6 +1,6 @@
 //! Creates the template's stateful resources in moto: the table (with the template's key
-//! schema, global secondary indexes and stream), the KMS key, the secret holding the token
-//! signing key and the event bus.
+//! schema, global secondary indexes and stream), the KMS keys (the credentials' and the API
+//! tokens' HMAC key), the secret holding the token signing key and the event bus.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -14,6 +14,8 @@ use crate::template::{Template, TemplateError};
 
 /// The logical id of the metadata table in the template.
 pub const TABLE_RESOURCE: &str = "CredentialsTable";
+/// The logical id of the API tokens' HMAC key in the template.
+pub const TOKEN_MAC_KEY_RESOURCE: &str = "TokenMacKey";
 /// The logical id of Strongroom's event bus in the template.
 pub const EVENT_BUS_RESOURCE: &str = "StrongroomEvents";
 
@@ -27,6 +29,11 @@ pub struct LocalStack {
     pub stream_arn: Option<String>,
     /// The name of the event bus.
     pub event_bus: String,
+    /// The KMS HMAC key of API tokens' digests.
+    pub token_mac_key_arn: String,
+    /// What the stack's credential secrets are named under (`strongroom-{suffix}`): a prefix of
+    /// its own, so a sweep of one stack never sees another's secrets in a shared moto.
+    pub secret_prefix: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +143,19 @@ pub async fn provision(
         return Err(aws("the table's stream")("no stream ARN returned".into()));
     }
 
+    template.expect_resource(TOKEN_MAC_KEY_RESOURCE, "AWS::KMS::Key")?;
+    let token_mac_key_arn = kms
+        .create_key()
+        .description(format!("strongroom-{suffix} API token digests"))
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .map_err(|e| aws("the API token HMAC key")(sdk_detail(e)))?
+        .key_metadata
+        .map(|m| m.arn.unwrap_or(m.key_id))
+        .ok_or_else(|| aws("the API token HMAC key")("no key metadata returned".into()))?;
+
     template.expect_resource(EVENT_BUS_RESOURCE, "AWS::Events::EventBus")?;
     let event_bus = format!("strongroom-{suffix}");
     aws_sdk_eventbridge::Client::new(sdk)
@@ -147,7 +167,8 @@ pub async fn provision(
 
     let token_key_secret = aws_sdk_secretsmanager::Client::new(sdk)
         .create_secret()
-        .name(format!("strongroom-{suffix}/token-signing-key"))
+        // Outside the credential prefix, as the template's own token key is.
+        .name(format!("strongroom-{suffix}-token-signing-key"))
         .kms_key_id(&kms_key_arn)
         .secret_string(token_signing_key.expose_secret())
         .send()
@@ -162,6 +183,8 @@ pub async fn provision(
         token_key_secret,
         stream_arn,
         event_bus,
+        token_mac_key_arn,
+        secret_prefix: format!("strongroom-{suffix}"),
     })
 }
 

@@ -545,22 +545,34 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_by_id_index() {
+    fn reads_the_by_id_and_due_indexes() {
         let table = template().table("CredentialsTable").expect("table");
+        let keys_only = |name: &str, hash: &str, range: &str| IndexSpec {
+            name: name.to_owned(),
+            key_schema: vec![
+                (hash.to_owned(), "HASH".to_owned()),
+                (range.to_owned(), "RANGE".to_owned()),
+            ],
+            projection_type: "KEYS_ONLY".to_owned(),
+            non_key_attributes: vec![],
+        };
         assert_eq!(
             table.global_secondary_indexes,
-            [IndexSpec {
-                name: "ById".to_owned(),
-                key_schema: vec![
-                    ("pk".to_owned(), "HASH".to_owned()),
-                    ("id".to_owned(), "RANGE".to_owned())
-                ],
-                projection_type: "KEYS_ONLY".to_owned(),
-                non_key_attributes: vec![],
-            }]
+            [
+                keys_only("ById", "pk", "id"),
+                keys_only("Due", "due_shard", "due_at")
+            ]
         );
-        let id_type = table.attribute_types.iter().find(|(name, _)| name == "id");
-        assert_eq!(id_type.map(|(_, t)| t.as_str()), Some("S"));
+        let type_of = |attribute: &str| {
+            table
+                .attribute_types
+                .iter()
+                .find(|(name, _)| name == attribute)
+                .map(|(_, t)| t.as_str())
+        };
+        assert_eq!(type_of("id"), Some("S"));
+        assert_eq!(type_of("due_shard"), Some("S"));
+        assert_eq!(type_of("due_at"), Some("N"));
     }
 
     #[test]
@@ -595,7 +607,12 @@ mod tests {
         assert_eq!(get.function, "LeveredGetConnectionFunction");
         assert_eq!(
             get.actions(),
-            BTreeSet::from(["dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt"])
+            BTreeSet::from([
+                "dynamodb:BatchGetItem",
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "kms:Decrypt"
+            ])
         );
     }
 
@@ -613,7 +630,10 @@ mod tests {
         let read = "MetadataReadPolicy";
         let write = "MetadataWritePolicy";
         let expected = BTreeMap::from([
-            ("authorizer", vec!["TokenKeyReadPolicy"]),
+            (
+                "authorizer",
+                vec!["TokenKeyReadPolicy", "ApiTokenCheckPolicy"],
+            ),
             (
                 "levered-create-connection",
                 vec![read, write, "SecretCreatePolicy", "SecretRetirePolicy"],
@@ -693,6 +713,51 @@ mod tests {
             (
                 "strongroom-rotation",
                 vec![read, write, "SecretUpdatePolicy", "SecretRotationPolicy"],
+            ),
+            (
+                "nile-create-database",
+                vec![read, write, "SecretCreatePolicy"],
+            ),
+            ("nile-list-databases", vec![read]),
+            ("nile-get-database", vec![read]),
+            (
+                "nile-delete-database",
+                vec![read, write, "SecretReadPolicy", "SecretRetirePolicy"],
+            ),
+            (
+                "nile-create-credential",
+                vec![read, write, "SecretReadPolicy"],
+            ),
+            ("nile-list-credentials", vec![read]),
+            (
+                "nile-delete-credential",
+                vec![read, write, "SecretReadPolicy"],
+            ),
+            (
+                "nile-rotate-credentials",
+                vec![read, write, "SecretReadPolicy"],
+            ),
+            (
+                "strongroom-create-token",
+                vec![read, write, "ApiTokenIssuePolicy"],
+            ),
+            ("strongroom-list-tokens", vec![read]),
+            ("strongroom-revoke-token", vec![read, write]),
+            (
+                "strongroom-reveal-credential",
+                vec![read, write, "SecretReadPolicy"],
+            ),
+            ("strongroom-list-audit", vec![read]),
+            (
+                "strongroom-sweeper",
+                vec![
+                    read,
+                    write,
+                    "SecretReadPolicy",
+                    "SecretUpdatePolicy",
+                    "SecretRetirePolicy",
+                    "SecretInventoryPolicy",
+                ],
             ),
         ]);
         assert_eq!(held, expected);

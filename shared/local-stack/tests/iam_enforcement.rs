@@ -175,7 +175,11 @@ async fn mielto_update_credential_adds_secret_versions_and_cannot_create_secrets
     let Some(stack) = enforcing_stack().await else {
         return;
     };
-    let name = format!("strongroom/org_a/generic-credential/{}", unique_suffix());
+    let name = format!(
+        "{}/org_a/generic-credential/{}",
+        stack.stack.secret_prefix,
+        unique_suffix()
+    );
     let created = allowed(
         "the administrator's CreateSecret",
         aws_sdk_secretsmanager::Client::new(&stack.admin)
@@ -242,7 +246,7 @@ async fn mielto_update_credential_adds_secret_versions_and_cannot_create_secrets
 }
 
 #[tokio::test]
-async fn the_authorizer_reads_its_signing_key_and_nothing_else() {
+async fn the_authorizer_reads_its_signing_key_and_api_tokens_and_may_only_check_macs() {
     let Some(stack) = enforcing_stack().await else {
         return;
     };
@@ -258,6 +262,16 @@ async fn the_authorizer_reads_its_signing_key_and_nothing_else() {
     assert!(key.secret_string().is_some_and(|k| !k.is_empty()));
 
     let dynamodb = aws_sdk_dynamodb::Client::new(authorizer);
+    allowed(
+        "the authorizer's GetItem (an API token by id)",
+        dynamodb
+            .get_item()
+            .table_name(&stack.stack.table)
+            .key("pk", s("API_TOKEN#0"))
+            .key("sk", s("api-token"))
+            .send()
+            .await,
+    );
     denied(
         "the authorizer's PutItem",
         dynamodb
@@ -269,12 +283,23 @@ async fn the_authorizer_reads_its_signing_key_and_nothing_else() {
             .await,
     );
     denied(
-        "the authorizer's GetItem",
+        "the authorizer's Query",
         dynamodb
-            .get_item()
+            .query()
             .table_name(&stack.stack.table)
-            .key("pk", s("ORG#org_a"))
-            .key("sk", s("x"))
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("ORG#org_a"))
+            .send()
+            .await,
+    );
+    let kms = aws_sdk_kms::Client::new(authorizer);
+    let message = aws_sdk_kms::primitives::Blob::new("srk_x");
+    denied(
+        "the authorizer's GenerateMac (it never mints a token)",
+        kms.generate_mac()
+            .key_id(&stack.stack.token_mac_key_arn)
+            .mac_algorithm(aws_sdk_kms::types::MacAlgorithmSpec::HmacSha256)
+            .message(message)
             .send()
             .await,
     );
@@ -342,13 +367,23 @@ async fn provisioned_tables_have_the_template_indexes() {
         .collect();
     assert_eq!(
         indexes,
-        [(
-            Some("ById".to_owned()),
-            vec![
-                ("pk".to_owned(), "HASH".to_owned()),
-                ("id".to_owned(), "RANGE".to_owned())
-            ],
-            Some(ProjectionType::KeysOnly)
-        )]
+        [
+            (
+                Some("ById".to_owned()),
+                vec![
+                    ("pk".to_owned(), "HASH".to_owned()),
+                    ("id".to_owned(), "RANGE".to_owned())
+                ],
+                Some(ProjectionType::KeysOnly)
+            ),
+            (
+                Some("Due".to_owned()),
+                vec![
+                    ("due_shard".to_owned(), "HASH".to_owned()),
+                    ("due_at".to_owned(), "RANGE".to_owned())
+                ],
+                Some(ProjectionType::KeysOnly)
+            )
+        ]
     );
 }

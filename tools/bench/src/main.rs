@@ -5,12 +5,14 @@
 //! request after init, binary size, warm latency, AWS calls per request and peak memory; and
 //! fails when a function's init is more than 1.5 times the empty function's. Then rotations
 //! by the rotation function, cold and warm, beside AWS's template (`rotation.rs`); a missed
-//! target fails the run too.
+//! target fails the run too. The authorizer is measured twice: with HS256 tokens only, and
+//! with an identity provider's key set verifying RS256 tokens (`identity_provider.rs`).
 //!
 //! Figures are local: moto answers in about a millisecond where AWS takes several, over plain
 //! HTTP where AWS needs TLS. They compare builds with each other, not with production.
 
 mod counting_proxy;
+mod identity_provider;
 mod rotation;
 mod runtime_api;
 
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use counting_proxy::{CountingProxy, difference};
 use credential_model::{OrgId, Scopes, UserId};
+use identity_provider::IdentityProvider;
 use runtime_api::RuntimeApi;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -46,6 +49,13 @@ const MAX_INIT_RATIO: f64 = 1.5;
 const PHASES_LINE: &str = "strongroom-init-phases ";
 /// Scenario rounds per family; the first is each process's first request.
 const ROUNDS: usize = 30;
+/// The authorizer binary configured with a key set (`STRONGROOM_TOKEN_JWKS_URL`), given an
+/// RS256 token: its row beside the HS256-only authorizer's.
+const AUTHORIZER_RS256: &str = "authorizer-rs256";
+
+fn is_authorizer(binary: &str) -> bool {
+    binary == "authorizer" || binary == AUTHORIZER_RS256
+}
 
 struct Bench {
     root: PathBuf,
@@ -53,6 +63,8 @@ struct Bench {
     proxy: CountingProxy,
     stack: LocalStack,
     token: String,
+    identity_provider: IdentityProvider,
+    rs256_token: String,
 }
 
 /// What one function did in its scenario.
@@ -66,6 +78,11 @@ struct Observed {
 
 impl Bench {
     fn bootstrap(&self, binary: &str) -> PathBuf {
+        let binary = if binary == AUTHORIZER_RS256 {
+            "authorizer"
+        } else {
+            binary
+        };
         self.lambda_dir.join(binary).join("bootstrap")
     }
 
@@ -85,7 +102,8 @@ impl Bench {
         );
         let runtime = RuntimeApi::start().await?;
         let (started, started_at) = (Instant::now(), SystemTime::now());
-        let child = Command::new(self.bootstrap(binary))
+        let mut command = Command::new(self.bootstrap(binary));
+        command
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
@@ -101,21 +119,27 @@ impl Bench {
             .env("AWS_ENDPOINT_URL", format!("http://{}", self.proxy.addr))
             .env("STRONGROOM_TABLE", &self.stack.table)
             .env("STRONGROOM_KMS_KEY_ID", &self.stack.kms_key_arn)
-            .env("STRONGROOM_SECRET_PREFIX", "strongroom")
+            .env("STRONGROOM_SECRET_PREFIX", &self.stack.secret_prefix)
+            .env("STRONGROOM_TOKEN_MAC_KEY_ID", &self.stack.token_mac_key_arn)
             .env("STRONGROOM_TOKEN_KEY_SECRET", &self.stack.token_key_secret)
             .env("STRONGROOM_TOKEN_ISSUER", ISSUER)
             .env("STRONGROOM_TOKEN_AUDIENCE", AUDIENCE)
             .env("STRONGROOM_INIT_PHASES", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "{binary}: cannot start {}: {e}",
-                    self.bootstrap(binary).display()
-                )
-            })?;
+            .kill_on_drop(true);
+        if binary == AUTHORIZER_RS256 {
+            command.env(
+                "STRONGROOM_TOKEN_JWKS_URL",
+                &self.identity_provider.key_set_url,
+            );
+        }
+        let child = command.spawn().map_err(|e| {
+            format!(
+                "{binary}: cannot start {}: {e}",
+                self.bootstrap(binary).display()
+            )
+        })?;
         Ok((runtime, child, started, started_at))
     }
 
@@ -148,15 +172,20 @@ impl Bench {
         let file = match binary {
             EMPTY => return Ok(json!({})),
             rotation::BINARY => return Ok(rotation::cold_start_event()),
-            "authorizer" => "authorizer-request.json".to_owned(),
+            "authorizer" | AUTHORIZER_RS256 => "authorizer-request.json".to_owned(),
             route => format!("{route}.json"),
         };
         let path = self.root.join("events").join(file);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut event: Value = serde_json::from_str(&text)?;
-        if binary == "authorizer" {
-            let header = format!("Bearer {}", self.token);
+        if is_authorizer(binary) {
+            let token = if binary == AUTHORIZER_RS256 {
+                &self.rs256_token
+            } else {
+                &self.token
+            };
+            let header = format!("Bearer {token}");
             event["headers"]["authorization"] = header.clone().into();
             event["identitySource"] = json!([header]);
         } else {
@@ -234,7 +263,7 @@ impl Running {
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         let made = difference(&before, &bench.proxy.calls());
         let reply: Value = serde_json::from_str(&answer)?;
-        if self.binary != "authorizer" && reply["statusCode"] != expected {
+        if !is_authorizer(self.binary) && reply["statusCode"] != expected {
             return Err(format!(
                 "{} answered {}, not {expected}: {}",
                 self.binary, reply["statusCode"], reply["body"]
@@ -278,17 +307,33 @@ async fn start_scenario(
     Ok((start_all(bench, binaries).await?, events))
 }
 
-/// The authorizer: one token, verified again and again.
+/// The authorizer, HS256-only and with a key set: one token each, verified again and again.
 async fn authorizer_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
-    let mut running = start_all(bench, &["authorizer"]).await?;
-    let event = bench.event("authorizer", ORG)?;
+    let (mut running, events) = start_scenario(bench, &["authorizer", AUTHORIZER_RS256]).await?;
     for round in 0..ROUNDS {
-        let verdict = running[0].call(bench, &event, 200, round).await?;
-        if verdict["context"]["verdict"] != "authenticated" {
-            return Err(format!("authorizer refused the bench token: {verdict}").into());
+        for (function, event) in running.iter_mut().zip(&events) {
+            let verdict = function.call(bench, event, 200, round).await?;
+            if verdict["context"]["verdict"] != "authenticated" {
+                let binary = function.binary;
+                return Err(format!("{binary} refused the bench token: {verdict}").into());
+            }
         }
     }
     Ok(running)
+}
+
+/// The key set is fetched once per init of the RS256 authorizer, never for a request.
+fn key_set_fetches(bench: &Bench) -> Result<(), Failure> {
+    let (fetches, inits) = (bench.identity_provider.fetches(), COLD_STARTS + 1);
+    println!(
+        "\n{AUTHORIZER_RS256}: the key set was fetched {fetches} times for {inits} inits and {} requests",
+        COLD_STARTS + ROUNDS
+    );
+    if fetches == inits {
+        Ok(())
+    } else {
+        Err(format!("{AUTHORIZER_RS256} fetched its key set {fetches} times, not {inits}").into())
+    }
 }
 
 /// Levered: create (replace), get, test against 127.0.0.1:5432, delete — every round.
@@ -548,7 +593,9 @@ fn report(
          first invocation after init (the sample event), median; zip: the deployment package, \
          MB; conns i/1st: connections to AWS opened during init / by the first request \
          (median); init calls: AWS calls made during init (most of any start); warm: a \
-         scenario's next {} invocations; RSS: peak resident memory. Local figures against \
+         scenario's next {} invocations; RSS: peak resident memory. {AUTHORIZER_RS256}: the \
+         authorizer with a key set served on 127.0.0.1 (plain HTTP; an identity provider's \
+         takes longer) and an RS256 token; its init fetches the set. Local figures against \
          moto: compare builds, not production.",
         ROUNDS - 1
     );
@@ -618,21 +665,31 @@ async fn run(root: &Path) -> Result<(), Failure> {
         &key,
     )
     .await?;
-    let token = TokenIssuer::hs256(&key, ISSUER, AUDIENCE)?.issue(
-        &OrgId::parse(ORG).ok_or("org")?,
-        &UserId::parse(USER).ok_or("user")?,
-        Scopes::all(),
-        3600,
-    )?;
+    let (org, user) = (
+        OrgId::parse(ORG).ok_or("org")?,
+        UserId::parse(USER).ok_or("user")?,
+    );
+    let token =
+        TokenIssuer::hs256(&key, ISSUER, AUDIENCE)?.issue(&org, &user, Scopes::all(), 3600)?;
+    let identity_provider = IdentityProvider::start(ISSUER, AUDIENCE).await?;
+    let rs256_token = identity_provider
+        .issuer()
+        .issue(&org, &user, Scopes::all(), 3600)?;
     let bench = Bench {
         root: root.to_owned(),
         lambda_dir,
         proxy: CountingProxy::start(&moto).await?,
         stack,
         token,
+        identity_provider,
+        rs256_token,
     };
 
-    let mut binaries: Vec<String> = vec![EMPTY.to_owned(), "authorizer".to_owned()];
+    let mut binaries: Vec<String> = vec![
+        EMPTY.to_owned(),
+        "authorizer".to_owned(),
+        AUTHORIZER_RS256.to_owned(),
+    ];
     binaries.extend(template.routes()?.into_iter().map(|r| r.binary));
     binaries.push(rotation::BINARY.to_owned());
     for binary in &binaries {
@@ -658,6 +715,7 @@ async fn run(root: &Path) -> Result<(), Failure> {
     // Both tables are printed before either refuses the run.
     let failures: Vec<String> = [
         report(&bench, &cold, &mut scenarios),
+        key_set_fetches(&bench),
         rotation::report(&mut rotations),
     ]
     .into_iter()

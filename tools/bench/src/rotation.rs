@@ -161,7 +161,11 @@ impl Credential {
             .await?;
         admin.batch_execute("SELECT pg_reload_conf()").await?;
 
-        let settings = StoreSettings::with_defaults(&bench.stack.table, &bench.stack.kms_key_arn);
+        let settings = StoreSettings::new(
+            &bench.stack.table,
+            &bench.stack.kms_key_arn,
+            &bench.stack.secret_prefix,
+        );
         let store = strongroom_aws::store(sdk, &settings);
         let caller = Caller {
             organization: OrgId::parse(ORG).ok_or("org")?,

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use credential_model::ports::Backend;
 use lambda_http::{Body, Request, Response};
-use strongroom_aws::{DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings};
-use strongroom_connectors::DatabaseTester;
+use strongroom_aws::{
+    DynamoLedger, DynamoRepository, SdkConfig, SecretsManagerVault, StoreSettings,
+};
+use strongroom_connectors::{DatabaseTester, GeneratedLoginsDriver};
 use strongroom_edge::Route;
 
 use crate::rotation::LocalRotation;
@@ -40,6 +42,7 @@ fn declared<D>(routes: &[Route<D>]) -> impl Iterator<Item = DeclaredRoute> + '_ 
 type LeveredDeps = levered::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
 type CredibleDeps = credible::Deps<DynamoRepository, SecretsManagerVault, DatabaseTester>;
 type NativeDeps = native::Deps<DynamoRepository, SecretsManagerVault, LocalRotation>;
+type NileDeps = nile::AwsDeps;
 
 /// Every route every family declares.
 pub fn declared_routes() -> Vec<DeclaredRoute> {
@@ -61,11 +64,18 @@ pub fn declared_routes() -> Vec<DeclaredRoute> {
         SecretsManagerVault,
         DatabaseTester,
     >()))
+    .chain(declared(&nile::routes::<
+        DynamoRepository,
+        SecretsManagerVault,
+        DynamoLedger,
+        GeneratedLoginsDriver,
+    >()))
     .chain(declared(&native::routes::<
         DynamoRepository,
         SecretsManagerVault,
         LocalRotation,
     >()))
+    .chain(declared(&native::governance::routes()))
     .collect();
     routes.sort();
     routes
@@ -77,6 +87,8 @@ pub struct Functions {
     handlers: HashMap<&'static str, Handler>,
     /// The identity of the function that publishes the table's changes.
     publisher: SdkConfig,
+    /// The identity of the scheduled sweeper.
+    sweeper: SdkConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +97,8 @@ pub enum InitError {
     Identities(#[from] ProvisionError),
     #[error("the template has no function with binary {0}")]
     NoIdentity(&'static str),
+    #[error("the authorizer: {0}")]
+    Authorizer(#[from] authorizer::InitError),
 }
 
 /// `route` served with its dependencies, as its Lambda binary serves it.
@@ -102,7 +116,8 @@ fn bind<D: Send + Sync + 'static>(deps: D, route: Route<D>) -> Handler {
 impl Functions {
     /// Builds every function's dependencies against `stack`, each on an IAM identity of its
     /// own holding its template policies' actions (created with `admin`, names ending in
-    /// `suffix`).
+    /// `suffix`). The authorizer verifies HS256 tokens under the stack's signing key, and
+    /// RS256/ES256 tokens under the key set at `key_set_url` when there is one.
     pub async fn new(
         admin: &SdkConfig,
         template: &Template,
@@ -110,18 +125,25 @@ impl Functions {
         suffix: &str,
         issuer: &str,
         audience: &str,
+        key_set_url: Option<authorizer::KeySetUrl>,
     ) -> Result<Self, InitError> {
         let identities = function_identities(admin, template, suffix).await?;
         let sdk = |binary: &'static str| -> Result<&SdkConfig, InitError> {
             identities.get(binary).ok_or(InitError::NoIdentity(binary))
         };
-        let store = StoreSettings::with_defaults(&stack.table, &stack.kms_key_arn);
+        let store = StoreSettings::new(&stack.table, &stack.kms_key_arn, &stack.secret_prefix);
         let authorizer_settings = authorizer::AuthorizerSettings {
-            key_secret: stack.token_key_secret.clone(),
+            key_secret: Some(stack.token_key_secret.clone()),
+            key_set_url,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            claims: strongroom_auth::ClaimNames::default(),
+            api_tokens: Some(authorizer::ApiTokenSettings {
+                table: stack.table.clone(),
+                mac_key: stack.token_mac_key_arn.clone(),
+            }),
         };
-        let authorizer = authorizer::Deps::new(sdk("authorizer")?, authorizer_settings);
+        let authorizer = authorizer::Deps::new(sdk("authorizer")?, authorizer_settings)?;
         let mut handlers = HashMap::new();
         for route in levered::routes() {
             let deps = LeveredDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
@@ -139,6 +161,10 @@ impl Functions {
             let deps = CredibleDeps::new(strongroom_aws::store(sdk(route.binary)?, &store));
             handlers.insert(route.binary, bind(deps, route));
         }
+        for route in nile::routes() {
+            let deps: NileDeps = nile::deps(sdk(route.binary)?, &store);
+            handlers.insert(route.binary, bind(deps, route));
+        }
         let rotation_identity = sdk("strongroom-rotation")?;
         let rotator = Arc::new(rotation::rotator(rotation_identity, &store));
         for route in native::routes() {
@@ -149,16 +175,31 @@ impl Functions {
             };
             handlers.insert(route.binary, bind(deps, route));
         }
+        for route in native::governance::routes() {
+            let deps = native::governance::deps(
+                sdk(route.binary)?,
+                &store,
+                &stack.token_mac_key_arn,
+                native::governance::DEFAULT_AUDIT_RETENTION,
+            );
+            handlers.insert(route.binary, bind(deps, route));
+        }
         Ok(Functions {
             authorizer: Arc::new(authorizer),
             handlers,
             publisher: sdk(strongroom_events::BINARY)?.clone(),
+            sweeper: sdk(strongroom_sweeper::BINARY)?.clone(),
         })
     }
 
     /// The configuration `strongroom-publish-events` builds its clients from.
     pub fn publisher_identity(&self) -> &SdkConfig {
         &self.publisher
+    }
+
+    /// The configuration `strongroom-sweeper` builds its clients from.
+    pub fn sweeper_identity(&self) -> &SdkConfig {
+        &self.sweeper
     }
 
     /// The handler of the binary `name`, if a family declares it.

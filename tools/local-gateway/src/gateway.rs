@@ -12,12 +12,14 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use lambda_http::Body;
 use serde_json::{Value, json};
 use strongroom_local_stack::{AuthorizerSpec, Route, Template, TemplateError};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::dev_keys::KEY_SET_PATH;
 use crate::event::IncomingRequest;
 use crate::functions::{Functions, Handler};
 
@@ -93,6 +95,8 @@ pub struct Gateway {
     functions: Functions,
     authorizer: AuthorizerSpec,
     cache: Mutex<HashMap<String, CachedVerdict>>,
+    /// The local identity provider's key set (JSON), served at [`KEY_SET_PATH`].
+    key_set: Option<String>,
 }
 
 /// A gateway serving in the background; dropping it stops it.
@@ -156,7 +160,15 @@ impl Gateway {
             functions,
             authorizer: template.authorizer()?,
             cache: Mutex::new(HashMap::new()),
+            key_set: None,
         })
+    }
+
+    /// Also serves `key_set` (a JWKS document) at [`KEY_SET_PATH`], as an identity provider
+    /// publishes its keys.
+    pub fn with_key_set(mut self, key_set: String) -> Gateway {
+        self.key_set = Some(key_set);
+        self
     }
 
     /// The routes served, as `METHOD path`.
@@ -173,7 +185,17 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = Router::new().fallback(dispatch).with_state(Arc::new(self));
+        let mut app = Router::new();
+        if let Some(key_set) = self.key_set.clone() {
+            app = app.route(
+                KEY_SET_PATH,
+                get(move || {
+                    let key_set = key_set.clone();
+                    async move { ([(header::CONTENT_TYPE, "application/json")], key_set) }
+                }),
+            );
+        }
+        let app = app.fallback(dispatch).with_state(Arc::new(self));
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -251,7 +251,7 @@ fn every_kind_names_its_family() {
     use strum::VariantArray;
     let families: Vec<_> = CredentialKind::VARIANTS
         .iter()
-        .map(|k| family(*k))
+        .map(|k| k.family())
         .collect();
     assert_eq!(
         families,

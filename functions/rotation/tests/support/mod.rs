@@ -47,7 +47,7 @@ impl Env {
         testing::moto()?;
         let sdk = strongroom_aws::sdk_config().expect("the environment configures AWS");
         let stack = testing::fresh_stack(&sdk).await;
-        let settings = StoreSettings::with_defaults(&stack.table, &stack.kms_key_arn);
+        let settings = StoreSettings::new(&stack.table, &stack.kms_key_arn, &stack.secret_prefix);
         Some(Env {
             sm: aws_sdk_secretsmanager::Client::new(&sdk),
             sdk,

@@ -1,12 +1,16 @@
 //! The database side of password rotation ([`DatabaseAccounts`]): logins checked, own passwords
-//! changed, alternate users provisioned, on PostgreSQL/Redshift and MySQL/MariaDB.
+//! changed, alternate users provisioned, on PostgreSQL/Redshift and MySQL/MariaDB; and
+//! generated logins ([`GeneratedLoginsDriver`]) made and dropped over the same connections.
 //!
 //! A new password reaches a server as a verifier or hash wherever the engine takes one (all
 //! but MySQL 8's), so no statement log holds it. TLS follows the login's `sslmode` and is never
 //! downgraded silently: only `prefer` falls back to plaintext. One connection per login tried.
 
+mod generated;
 mod mysql;
 mod postgres;
+
+pub use generated::GeneratedLoginsDriver;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -27,9 +31,31 @@ const CA_BUNDLE_VAR: &str = "STRONGROOM_CA_BUNDLE";
 /// Changes database passwords for rotations, one connection per login tried, each giving up
 /// after the driver's timeout (connect plus statements).
 pub struct DatabaseAccountsDriver {
+    reach: Reach,
+}
+
+/// How a driver reaches databases: the time it gives each login, and the TLS trust its
+/// connections share.
+struct Reach {
     timeout: Duration,
     /// Built on first use, not at init: the bundle is read once per sandbox.
     tls: OnceLock<Result<Trust, String>>,
+}
+
+impl Reach {
+    fn new(timeout: Duration) -> Self {
+        Reach {
+            timeout,
+            tls: OnceLock::new(),
+        }
+    }
+
+    fn trust(&self) -> Result<&Trust, TestFailure> {
+        self.tls
+            .get_or_init(Trust::load)
+            .as_ref()
+            .map_err(|problem| failure(FailureKind::Tls, Origin::Strongroom, problem.clone()))
+    }
 }
 
 /// What the TLS modes need: rustls configurations for PostgreSQL, and the bundle's
@@ -57,26 +83,18 @@ impl DatabaseAccountsDriver {
     /// A driver that gives up on each login after `timeout`.
     pub fn new(timeout: Duration) -> Self {
         DatabaseAccountsDriver {
-            timeout,
-            tls: OnceLock::new(),
+            reach: Reach::new(timeout),
         }
-    }
-
-    fn trust(&self) -> Result<&Trust, TestFailure> {
-        self.tls
-            .get_or_init(Trust::load)
-            .as_ref()
-            .map_err(|problem| failure(FailureKind::Tls, Origin::Strongroom, problem.clone()))
     }
 }
 
 impl DatabaseAccounts for DatabaseAccountsDriver {
     async fn check_login(&self, login: &DatabaseLogin) -> Result<(), TestFailure> {
-        let trust = self.trust()?;
+        let (trust, timeout) = (self.reach.trust()?, self.reach.timeout);
         if login.engine.is_postgres() {
-            postgres::check_login(login, self.timeout, trust).await
+            postgres::check_login(login, timeout, trust).await
         } else {
-            mysql::check_login(login, self.timeout, trust).await
+            mysql::check_login(login, timeout, trust).await
         }
     }
 
@@ -85,11 +103,11 @@ impl DatabaseAccounts for DatabaseAccountsDriver {
         login: &DatabaseLogin,
         password: &SecretString,
     ) -> Result<(), TestFailure> {
-        let trust = self.trust()?;
+        let (trust, timeout) = (self.reach.trust()?, self.reach.timeout);
         if login.engine.is_postgres() {
-            postgres::change_own_password(login, password, self.timeout, trust).await
+            postgres::change_own_password(login, password, timeout, trust).await
         } else {
-            mysql::change_own_password(login, password, self.timeout, trust).await
+            mysql::change_own_password(login, password, timeout, trust).await
         }
     }
 
@@ -106,11 +124,11 @@ impl DatabaseAccounts for DatabaseAccountsDriver {
                 admin.engine, source.engine
             )));
         }
-        let trust = self.trust()?;
+        let (trust, timeout) = (self.reach.trust()?, self.reach.timeout);
         if admin.engine.is_postgres() {
-            postgres::provision_alternate(admin, &pair, alternate, self.timeout, trust).await
+            postgres::provision_alternate(admin, &pair, alternate, timeout, trust).await
         } else {
-            mysql::provision_alternate(admin, &pair, alternate, self.timeout, trust).await
+            mysql::provision_alternate(admin, &pair, alternate, timeout, trust).await
         }
     }
 }

@@ -112,10 +112,8 @@ async fn provision(
     secrets: &[Option<&SecretString>],
 ) -> Result<(), TestFailure> {
     let server = |error: mysql_async::Error| classify(&error, target, secrets);
-    let authentication = SecretString::from(match Flavor::of(conn, target).await? {
-        Flavor::Mariadb => format!("IDENTIFIED BY PASSWORD '{}'", hash.expose_secret()),
-        Flavor::Mysql => format!("IDENTIFIED BY {}", literal(&alternate.password)?),
-    });
+    let flavor = Flavor::of(conn, target).await?;
+    let authentication = identified_by(flavor, &alternate.password, hash)?;
     let accounts: Vec<(String, String, String, String, String)> = conn
         .exec(
             "SELECT Host, COALESCE(CAST(ssl_type AS CHAR), ''), \
@@ -190,15 +188,28 @@ async fn provision(
     Ok(())
 }
 
+/// The clause that sets an account's password to `password`: its `hash` on MariaDB, the
+/// literal on MySQL.
+pub(super) fn identified_by(
+    flavor: Flavor,
+    password: &SecretString,
+    hash: &SecretString,
+) -> Result<SecretString, TestFailure> {
+    Ok(SecretString::from(match flavor {
+        Flavor::Mariadb => format!("IDENTIFIED BY PASSWORD '{}'", hash.expose_secret()),
+        Flavor::Mysql => format!("IDENTIFIED BY {}", literal(password)?),
+    }))
+}
+
 /// Which SQL the server speaks for passwords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flavor {
+pub(super) enum Flavor {
     Mariadb,
     Mysql,
 }
 
 impl Flavor {
-    async fn of(conn: &mut Conn, target: &str) -> Result<Self, TestFailure> {
+    pub(super) async fn of(conn: &mut Conn, target: &str) -> Result<Self, TestFailure> {
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .await
@@ -210,7 +221,7 @@ impl Flavor {
     }
 }
 
-async fn connect(login: &DatabaseLogin, trust: &Trust) -> Result<Conn, TestFailure> {
+pub(super) async fn connect(login: &DatabaseLogin, trust: &Trust) -> Result<Conn, TestFailure> {
     let password = login.password.expose_secret();
     let options = OptsBuilder::default()
         .ip_or_hostname(login.host.clone())
@@ -254,7 +265,7 @@ async fn connect(login: &DatabaseLogin, trust: &Trust) -> Result<Conn, TestFailu
 }
 
 /// mysql_native_password's hash: `*` and the upper-case hex of SHA1(SHA1(password)).
-fn native_hash(password: &SecretString) -> SecretString {
+pub(super) fn native_hash(password: &SecretString) -> SecretString {
     let digest = Sha1::digest(Sha1::digest(password.expose_secret().as_bytes()));
     let hex: String = digest.iter().map(|byte| format!("{byte:02X}")).collect();
     SecretString::from(format!("*{hex}"))
@@ -274,12 +285,13 @@ fn literal(password: &SecretString) -> Result<String, TestFailure> {
 
 /// `user@host` as an account name, each part in backticks (its own doubled): the form that
 /// means the same under every `sql_mode`.
-fn account(user: &str, host: &str) -> String {
-    format!(
-        "`{}`@`{}`",
-        user.replace('`', "``"),
-        host.replace('`', "``")
-    )
+pub(super) fn account(user: &str, host: &str) -> String {
+    format!("{}@{}", quote_name(user), quote_name(host))
+}
+
+/// `name` as an identifier: in backticks, its own doubled.
+pub(super) fn quote_name(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
 /// A line of `SHOW GRANTS FOR user@host` as the same grant to `to`, keeping `WITH GRANT

@@ -2,15 +2,18 @@
 //! Redshift, which takes no SCRAM verifier), so the plaintext never reaches the server.
 
 use std::error::Error as _;
+use std::future::poll_fn;
 use std::time::Duration;
 
 use credential_model::ports::{FailureKind, Origin, TestFailure};
 use credential_model::rotation::{DatabaseLogin, Engine, TlsMode};
 use postgres_protocol::password;
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::mpsc;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::error::DbError;
 use tokio_postgres::tls::MakeTlsConnect;
-use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, Socket};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, SimpleQueryMessage, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Pair, Trust, during, no_tls, target};
@@ -135,18 +138,18 @@ fn set_password(kind: &str, name: &str, verifier: &SecretString) -> SecretString
 
 /// A SCRAM-SHA-256 verifier of `password` with a fresh random salt (RFC 5802/7677, 4096
 /// iterations, SASLprep as the server applies it).
-fn scram(password: &SecretString) -> SecretString {
+pub(super) fn scram(password: &SecretString) -> SecretString {
     SecretString::from(password::scram_sha_256(password.expose_secret().as_bytes()))
 }
 
 /// `name` as an identifier: in double quotes, its own doubled.
-fn quote_ident(name: &str) -> String {
+pub(super) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `text` as a string literal whatever `standard_conforming_strings` says: `'` doubled, and
 /// with backslashes an escape string with them doubled, as PostgreSQL's `quote_literal`.
-fn quote_literal(text: &str) -> String {
+pub(super) fn quote_literal(text: &str) -> String {
     let quoted = text.replace('\'', "''");
     if text.contains('\\') {
         format!("E'{}'", quoted.replace('\\', "\\\\"))
@@ -155,18 +158,34 @@ fn quote_literal(text: &str) -> String {
     }
 }
 
+/// The server's notices on a connection (warnings such as "no privileges were granted"), in
+/// the order it sent them: a notice reaches here before the answer to its statement does.
+pub(super) type Notices = mpsc::UnboundedReceiver<DbError>;
+
 async fn connect(
     login: &DatabaseLogin,
     timeout: Duration,
     trust: &Trust,
 ) -> Result<Client, TestFailure> {
+    connect_as(login, "strongroom-rotation", timeout, trust)
+        .await
+        .map(|(client, _)| client)
+}
+
+/// Connects as `login`, saying `application` in `pg_stat_activity`.
+pub(super) async fn connect_as(
+    login: &DatabaseLogin,
+    application: &str,
+    timeout: Duration,
+    trust: &Trust,
+) -> Result<(Client, Notices), TestFailure> {
     let mut config = Config::new();
     config
         .host(&login.host)
         .port(login.port)
         .user(&login.username)
         .password(login.password.expose_secret())
-        .application_name("strongroom-rotation")
+        .application_name(application)
         .connect_timeout(timeout);
     if let Some(dbname) = login.database() {
         config.dbname(dbname);
@@ -196,18 +215,28 @@ async fn connect(
     })
 }
 
-/// Connects; the connection lives until the client is dropped.
-async fn open<T>(config: &Config, tls: T) -> Result<Client, tokio_postgres::Error>
+/// Connects; the connection lives until the client is dropped, passing on its notices.
+async fn open<T>(config: &Config, tls: T) -> Result<(Client, Notices), tokio_postgres::Error>
 where
     T: MakeTlsConnect<Socket>,
     T::Stream: Send + 'static,
 {
-    let (client, connection) = config.connect(tls).await?;
-    tokio::spawn(connection);
-    Ok(client)
+    let (client, mut connection) = config.connect(tls).await?;
+    let (sender, notices) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(message) = poll_fn(|context| connection.poll_message(context)).await {
+            match message {
+                // Nobody listening is no reason to stop serving the client.
+                Ok(AsyncMessage::Notice(notice)) => drop(sender.send(notice)),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    Ok((client, notices))
 }
 
-async fn run(
+pub(super) async fn run(
     client: &Client,
     statement: &str,
     target: &str,

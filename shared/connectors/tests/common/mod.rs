@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses its part
 
+pub mod databases;
+
 use std::time::Duration;
 
 use credential_model::Provider;
