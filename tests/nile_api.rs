@@ -399,6 +399,66 @@ async fn register_issue_use_list_rotate_delete_and_expire_on_postgres() {
     harness.assert_never_exposed(&target.admin_password).await;
 }
 
+/// Rotations of one scope arriving together each answer 200 with a working login: one that
+/// finds a lease another has just shortened (or the sweeper revoked) reads it again instead of
+/// answering 409 after its new login was made.
+#[tokio::test]
+async fn parallel_rotations_of_one_scope_all_succeed() {
+    let Some(harness) = Harness::start().await else {
+        return;
+    };
+    let Some(target) = PgTarget::new().await else {
+        return;
+    };
+    let org = org("nile");
+    let token = harness.token(&org, "user_a", ALL_SCOPES);
+    let (name, _) = register(&harness, &token, &org, &target).await;
+    issue(&harness, &token, &credentials(&org, &name)).await;
+    let rotate = format!("{}/rotate", credentials(&org, &name));
+    let body = json!({"delayOldSecretsExpirationHours": 1, "reason": "race"});
+    let harness = std::sync::Arc::new(harness);
+    for round in 0..3 {
+        let mut racers = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let (harness, token, rotate, body) =
+                (harness.clone(), token.clone(), rotate.clone(), body.clone());
+            racers.spawn(async move { harness.post(&rotate, &token, &body).await });
+        }
+        let replies = racers.join_all().await;
+        for reply in &replies {
+            assert_eq!(reply.status, 200, "round {round}: {}", reply.text);
+            let issued = reply.json();
+            let (id, password) = (
+                issued["id"].as_str().expect("an id"),
+                issued["password"].as_str().expect("a password"),
+            );
+            target
+                .login(id, password)
+                .await
+                .unwrap_or_else(|error| panic!("round {round}: {id} logs in: {error}"));
+        }
+    }
+    let listed = harness.get(&credentials(&org, &name), &token).await.json();
+    let deadline = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let ending_within_the_delay = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|lease| {
+            let expires = lease["expires"].as_str().expect("an expiry");
+            OffsetDateTime::parse(expires, &time::format_description::well_known::Rfc3339)
+                .expect("RFC 3339")
+                <= deadline
+        })
+        .count();
+    assert_eq!(listed.as_array().map(Vec::len), Some(19), "{listed}");
+    assert!(ending_within_the_delay >= 13, "{listed}");
+    let forced = harness
+        .delete(&format!("{}?force=true", database(&org, &name)), &token)
+        .await;
+    assert_eq!(forced.status, 204, "{}", forced.text);
+}
+
 #[tokio::test]
 async fn other_workspaces_answer_as_unknown_databases_and_bad_input_writes_nothing() {
     let Some(harness) = Harness::start().await else {

@@ -83,6 +83,9 @@ pub struct GeneratedCredentials<R, V, L, D> {
 pub const LIVE_CREDENTIALS: &str =
     "the database has live credentials; delete them first, or delete the database with force=true";
 
+/// How often a rotation reads a lease again that concurrent rotations keep changing.
+const SHORTEN_ATTEMPTS: usize = 8;
+
 /// The key of the registered database `name` of `organization`.
 pub fn database_key(organization: OrgId, name: &str) -> RecordKey {
     RecordKey::by_name(organization, super::REGISTERED_DATABASE, name)
@@ -413,7 +416,9 @@ where
     }
 
     /// Brings `lease`'s end forward to `until` (never later than it was), in the database
-    /// first, then in the lease.
+    /// first, then in the lease. A lease changed meanwhile (another rotation shortened it, the
+    /// sweeper counted a failure) is read again and shortened from there; one revoked, or
+    /// shortened as much, meanwhile needs nothing more.
     async fn shorten(
         &self,
         database: &CredentialRecord<RegisteredDatabase>,
@@ -422,28 +427,42 @@ where
         until: OffsetDateTime,
         reason: &Option<String>,
     ) -> Result<(), Error> {
-        let until = until.min(lease.expires_at);
-        self.logins
-            .expire_login(
-                admin,
-                &lease.login,
-                after(until, self.policy.database_margin),
-            )
-            .await
-            .map_err(database_error)?;
-        let updated = Lease {
-            expires_at: until,
-            due_at: lease.due_at.map(|due| due.min(until)),
-            rotation_reason: reason.clone(),
-            version: lease.version + 1,
-            ..lease.clone()
-        };
-        tracing::info!(database = %database.attributes.name, login = %lease.login,
-            until = %crate::credential::rfc3339(until), "rotated login scheduled to end");
-        self.ledger
-            .put(&updated, Some(lease.version))
-            .await
-            .map_err(store_error)
+        let mut lease = lease.clone();
+        for _ in 0..SHORTEN_ATTEMPTS {
+            let until = until.min(lease.expires_at);
+            self.logins
+                .expire_login(
+                    admin,
+                    &lease.login,
+                    after(until, self.policy.database_margin),
+                )
+                .await
+                .map_err(database_error)?;
+            let updated = Lease {
+                expires_at: until,
+                due_at: lease.due_at.map(|due| due.min(until)),
+                rotation_reason: reason.clone(),
+                version: lease.version + 1,
+                ..lease.clone()
+            };
+            match self.ledger.put(&updated, Some(lease.version)).await {
+                Ok(()) => {
+                    tracing::info!(database = %database.attributes.name, login = %lease.login,
+                        until = %crate::credential::rfc3339(until), "rotated login scheduled to end");
+                    return Ok(());
+                }
+                Err(StoreError::ConditionFailed) => {
+                    match self.ledger.get(&lease.key()).await.map_err(store_error)? {
+                        // Another rotation got there first, as soon or sooner.
+                        Some(current) if current.expires_at <= until => return Ok(()),
+                        Some(current) => lease = current,
+                        None => return Ok(()),
+                    }
+                }
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(store_error(StoreError::ConditionFailed))
     }
 
     /// Deregisters the database under `key`. Refused while it has leases, unless `force`d:

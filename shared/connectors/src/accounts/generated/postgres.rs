@@ -20,6 +20,9 @@ use crate::accounts::Trust;
 use crate::accounts::postgres::{Notices, connect_as, quote_ident, quote_literal, run, scram};
 use crate::failure::{failure, server_said};
 
+/// The advisory lock Strongroom's sessions hold while they change roles: "strongrm" in ASCII.
+const ROLE_CHANGES_LOCK: i64 = 0x7374_726f_6e67_726d;
+
 pub(super) async fn check_admin(
     admin: &DatabaseLogin,
     grants: &LoginGrants,
@@ -88,6 +91,7 @@ pub(super) async fn create_login(
     let verifier = scram(login.password);
     let secrets = vec![Some(&admin.password), Some(login.password), Some(&verifier)];
     let mut session = Session::open(admin, timeout, trust, secrets).await?;
+    session.hold_role_changes(timeout).await?;
     let name = quote_ident(login.name);
     let create = SecretString::from(format!(
         "CREATE ROLE {name} LOGIN PASSWORD {} VALID UNTIL {}",
@@ -148,6 +152,7 @@ pub(super) async fn expire_login(
     trust: &Trust,
 ) -> Result<(), TestFailure> {
     let session = Session::open(admin, timeout, trust, vec![Some(&admin.password)]).await?;
+    session.hold_role_changes(timeout).await?;
     let statement = format!(
         "ALTER ROLE {} VALID UNTIL {}",
         quote_ident(name),
@@ -175,6 +180,7 @@ pub(super) async fn drop_login(
     if found.is_empty() {
         return Ok(());
     }
+    session.hold_role_changes(timeout).await?;
     // Asked first: an owner that does not exist fails here, before anything changed.
     let row = session
         .row(
@@ -257,6 +263,19 @@ impl<'a> Session<'a> {
 
     fn failed(&self, error: &tokio_postgres::Error) -> TestFailure {
         crate::postgres::classify(error, &self.target, &self.secrets)
+    }
+
+    /// Waits (at most `timeout`) until no other Strongroom session changes roles or grants in
+    /// this database, and holds that until the session ends. PostgreSQL refuses two
+    /// transactions updating one catalog row together ("tuple concurrently updated"): logins
+    /// made together are granted on the same tables, and a rotation and a revocation may alter
+    /// the same role.
+    async fn hold_role_changes(&self, timeout: Duration) -> Result<(), TestFailure> {
+        self.run(&format!("SET lock_timeout = {}", timeout.as_millis()))
+            .await?;
+        self.rows("SELECT pg_advisory_lock($1)", &[&ROLE_CHANGES_LOCK])
+            .await
+            .map(drop)
     }
 
     /// Runs `statement` (one or several) with the simple protocol.
