@@ -106,7 +106,7 @@ start_moto() { # log file
   for attempt in 1 2 3; do
     port=$(free_port)
     INITIAL_NO_AUTH_ACTION_COUNT=$MOTO_BOOTSTRAP_ACTIONS \
-      .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$1" 2>&1 &
+      .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$port" >"$1" 2>&1 &
     pid=$!
     # Another process may take the free port first: then moto exits, and we try another port.
     if wait_for_port "$port" 30 && kill -0 "$pid" 2>/dev/null \

@@ -128,7 +128,7 @@ pub async fn function_identity(
         .await
         .map_err(|e| aws("a function's IAM user")(format!("{user}: {}", sdk_detail(e))))?;
     for policy in &function.policies {
-        let actions: Vec<&str> = policy.actions.iter().map(String::as_str).collect();
+        let actions = as_moto_checks(&policy.actions);
         iam.put_user_policy()
             .user_name(&user)
             .policy_name(&policy.name)
@@ -204,6 +204,21 @@ async fn new_access_key(
     })
 }
 
+/// `actions` as moto checks them. AWS authorizes each write of a `TransactWriteItems` by its
+/// own action (`dynamodb:PutItem`, `dynamodb:DeleteItem`); moto checks the operation's name,
+/// `dynamodb:TransactWriteItems`, which no AWS policy needs. A policy allowing every write
+/// kind of a transaction is allowed it too; the template stays as AWS reads it.
+fn as_moto_checks<'a>(actions: impl IntoIterator<Item = &'a String>) -> Vec<&'a str> {
+    let mut checked: Vec<&str> = actions.into_iter().map(String::as_str).collect();
+    let writes_transactions = ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+        .iter()
+        .all(|write| checked.contains(write));
+    if writes_transactions {
+        checked.push("dynamodb:TransactWriteItems");
+    }
+    checked
+}
+
 /// An identity policy allowing `actions` on every resource, without conditions.
 fn policy_document(actions: &[&str]) -> String {
     serde_json::json!({
@@ -233,6 +248,22 @@ mod tests {
             user_name(&long, "lightdash-update-credentials"),
             Err(ProvisionError::UserNameTooLong { max: 64, .. })
         ));
+    }
+
+    #[test]
+    fn transactions_are_allowed_where_aws_allows_each_of_their_writes() {
+        let actions = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let writes = actions(&["dynamodb:PutItem", "dynamodb:DeleteItem"]);
+        assert_eq!(
+            as_moto_checks(&writes),
+            [
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:TransactWriteItems"
+            ]
+        );
+        let puts = actions(&["dynamodb:PutItem"]);
+        assert_eq!(as_moto_checks(&puts), ["dynamodb:PutItem"]);
     }
 
     #[test]
