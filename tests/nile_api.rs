@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use credential_model::audit::AuditEvent;
 use credential_model::connection::DatabaseLogin;
 use credential_model::generated::{
     GeneratedCredentials, Lease, LeaseKey, LeasePolicy, LeaseScope, LoginLedger,
@@ -19,7 +20,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use strongroom_aws::{DynamoLedger, StoreSettings};
 use strongroom_connectors::GeneratedLoginsDriver;
-use strongroom_e2e::{ALL_SCOPES, Body, Harness, Reply, Warehouse, canary, org, unique_suffix};
+use strongroom_e2e::{ALL_SCOPES, Body, Harness, PgTarget, Reply, canary, org, unique_suffix};
 use time::OffsetDateTime;
 
 fn databases(org: &str) -> String {
@@ -54,103 +55,6 @@ fn sweeper(harness: &Harness, grace: Duration) -> strongroom_sweeper::AwsDeps {
         &harness.stack.secret_prefix,
     );
     strongroom_sweeper::deps(&harness.sdk, &settings, grace)
-}
-
-/// A PostgreSQL database for generated logins: an admin that may create roles but is no
-/// superuser (as RDS's master user), a table logins may read and one they may not.
-struct PgTarget {
-    warehouse: Warehouse,
-    dbname: String,
-    admin: String,
-    admin_password: String,
-}
-
-impl PgTarget {
-    async fn new() -> Option<PgTarget> {
-        let warehouse = Warehouse::find()?;
-        let suffix = unique_suffix();
-        let (dbname, admin, admin_password) = (
-            format!("nile_{suffix}"),
-            format!("nile_admin_{suffix}"),
-            canary(),
-        );
-        let root = warehouse.admin("postgres").await;
-        // CREATE DATABASE cannot share a transaction with anything else.
-        for statement in [
-            format!("CREATE ROLE {admin} LOGIN CREATEROLE PASSWORD '{admin_password}'"),
-            format!("CREATE DATABASE {dbname} OWNER {admin}"),
-        ] {
-            root.batch_execute(&statement)
-                .await
-                .expect("admin and database created");
-        }
-        let client = warehouse.admin(&dbname).await;
-        client
-            .batch_execute(&format!(
-                "SET ROLE {admin}; \
-                 CREATE TABLE public.orders (id int); INSERT INTO public.orders VALUES (1); \
-                 CREATE TABLE public.salaries (id int)"
-            ))
-            .await
-            .expect("tables created");
-        Some(PgTarget {
-            warehouse,
-            dbname,
-            admin,
-            admin_password,
-        })
-    }
-
-    fn registration(&self, name: &str) -> Value {
-        json!({
-            "databaseName": name,
-            "region": "AWS_EU_CENTRAL_1",
-            "engine": "postgres",
-            "host": "127.0.0.1",
-            "port": self.port(),
-            "database": self.dbname,
-            "sslmode": "disable",
-            "admin": {"username": self.admin, "password": self.admin_password},
-            "defaultLifetimeSeconds": 600,
-            "maxLifetimeSeconds": 3600,
-            "grants": {"tables": [{"privileges": ["SELECT"], "schema": "public", "table": "orders"}]}
-        })
-    }
-
-    fn port(&self) -> u16 {
-        strongroom_local_stack::testing::scram_postgres()
-            .map(|server| server.port)
-            .unwrap_or_default()
-    }
-
-    /// A session as `user`, or what the server said.
-    async fn login(&self, user: &str, password: &str) -> Result<tokio_postgres::Client, String> {
-        let (client, connection) = tokio_postgres::Config::new()
-            .host("127.0.0.1")
-            .port(self.port())
-            .user(user)
-            .password(password)
-            .dbname(&self.dbname)
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(connection);
-        Ok(client)
-    }
-
-    /// The roles whose names start with `prefix`.
-    async fn roles(&self, prefix: &str) -> Vec<String> {
-        let root = self.warehouse.admin("postgres").await;
-        root.query(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1",
-            &[&prefix],
-        )
-        .await
-        .expect("roles listed")
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
-    }
 }
 
 /// A registered database: its name and the prefix of its logins.
@@ -582,14 +486,19 @@ async fn other_workspaces_answer_as_unknown_databases_and_bad_input_writes_nothi
 struct CrashingLedger(DynamoLedger);
 
 impl LoginLedger for CrashingLedger {
-    async fn put(&self, _: &Lease, _: Option<u64>) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        _: &Lease,
+        _: Option<u64>,
+        _: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         panic!("crash before the lease is written")
     }
     async fn get(&self, key: &LeaseKey) -> Result<Option<Lease>, StoreError> {
         self.0.get(key).await
     }
-    async fn delete(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.0.delete(lease).await
+    async fn delete(&self, lease: &Lease, event: &AuditEvent) -> Result<(), StoreError> {
+        self.0.delete(lease, event).await
     }
     async fn list(&self, organization: &OrgId, database: &str) -> Result<Vec<Lease>, StoreError> {
         self.0.list(organization, database).await
@@ -617,8 +526,32 @@ impl CredentialRepository for CrashingRepository {
     ) -> Result<(), StoreError> {
         panic!("crash before the metadata is written")
     }
+    async fn put_audited<A: Attributes>(
+        &self,
+        _: &CredentialRecord<A>,
+        _: Expected,
+        _: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        panic!("crash before the metadata is written")
+    }
     async fn delete(&self, key: &RecordKey, expected: Expected) -> Result<(), StoreError> {
         self.0.delete(key, expected).await
+    }
+    async fn delete_audited(
+        &self,
+        key: &RecordKey,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.0.delete_audited(key, expected, event).await
+    }
+    async fn put_any_audited(
+        &self,
+        record: &AnyRecord,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.0.put_any_audited(record, expected, event).await
     }
     async fn list<A: Attributes>(
         &self,
@@ -648,6 +581,7 @@ fn caller(org: &str) -> Caller {
         user: UserId::parse("user_a").expect("user"),
         scopes: Scopes::all(),
         expires_at: i64::MAX,
+        origin: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use credential_model::{OrgId, Scope, Scopes, UserId};
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde_json::{Value, json};
 use strongroom_auth::TokenIssuer;
 use strongroom_aws::SdkConfig;
 use strongroom_aws::logging::LevelFilter;
@@ -265,6 +265,7 @@ impl Harness {
         format!("{:?}", output.items())
     }
 
+    /// How many items the table holds, its audit events aside.
     pub async fn item_count(&self) -> usize {
         aws_sdk_dynamodb::Client::new(&self.sdk)
             .scan()
@@ -273,7 +274,13 @@ impl Harness {
             .await
             .expect("scan")
             .items()
-            .len()
+            .iter()
+            .filter(|item| {
+                item.get("pk")
+                    .and_then(|pk| pk.as_s().ok())
+                    .is_none_or(|pk| !pk.starts_with("AUDIT#"))
+            })
+            .count()
     }
 
     /// The ARNs of an organization's secrets that are not scheduled for deletion.
@@ -577,3 +584,104 @@ pub fn org(label: &str) -> String {
 }
 
 pub use strongroom_local_stack::testing::unique_suffix;
+
+/// A PostgreSQL database for generated logins: an admin that may create roles but is no
+/// superuser (as RDS's master user), a table logins may read and one they may not.
+pub struct PgTarget {
+    pub warehouse: Warehouse,
+    pub dbname: String,
+    pub admin: String,
+    pub admin_password: String,
+}
+
+impl PgTarget {
+    pub async fn new() -> Option<PgTarget> {
+        let warehouse = Warehouse::find()?;
+        let suffix = unique_suffix();
+        let (dbname, admin, admin_password) = (
+            format!("nile_{suffix}"),
+            format!("nile_admin_{suffix}"),
+            canary(),
+        );
+        let root = warehouse.admin("postgres").await;
+        // CREATE DATABASE cannot share a transaction with anything else.
+        for statement in [
+            format!("CREATE ROLE {admin} LOGIN CREATEROLE PASSWORD '{admin_password}'"),
+            format!("CREATE DATABASE {dbname} OWNER {admin}"),
+        ] {
+            root.batch_execute(&statement)
+                .await
+                .expect("admin and database created");
+        }
+        let client = warehouse.admin(&dbname).await;
+        client
+            .batch_execute(&format!(
+                "SET ROLE {admin}; \
+                 CREATE TABLE public.orders (id int); INSERT INTO public.orders VALUES (1); \
+                 CREATE TABLE public.salaries (id int)"
+            ))
+            .await
+            .expect("tables created");
+        Some(PgTarget {
+            warehouse,
+            dbname,
+            admin,
+            admin_password,
+        })
+    }
+
+    pub fn registration(&self, name: &str) -> Value {
+        json!({
+            "databaseName": name,
+            "region": "AWS_EU_CENTRAL_1",
+            "engine": "postgres",
+            "host": "127.0.0.1",
+            "port": self.port(),
+            "database": self.dbname,
+            "sslmode": "disable",
+            "admin": {"username": self.admin, "password": self.admin_password},
+            "defaultLifetimeSeconds": 600,
+            "maxLifetimeSeconds": 3600,
+            "grants": {"tables": [{"privileges": ["SELECT"], "schema": "public", "table": "orders"}]}
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        testing::scram_postgres()
+            .map(|server| server.port)
+            .unwrap_or_default()
+    }
+
+    /// A session as `user`, or what the server said.
+    pub async fn login(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<tokio_postgres::Client, String> {
+        let (client, connection) = tokio_postgres::Config::new()
+            .host("127.0.0.1")
+            .port(self.port())
+            .user(user)
+            .password(password)
+            .dbname(&self.dbname)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    /// The roles whose names start with `prefix`.
+    pub async fn roles(&self, prefix: &str) -> Vec<String> {
+        let root = self.warehouse.admin("postgres").await;
+        root.query(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1",
+            &[&prefix],
+        )
+        .await
+        .expect("roles listed")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+    }
+}

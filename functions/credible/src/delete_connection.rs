@@ -9,7 +9,10 @@ use crate::{Deps, ProjectConnection, Repository, Tester, Vault, connection, shap
 
 pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call: Call) -> Handled {
     let (path, key) = connection(&call)?;
-    let record = deps.credentials.delete::<ProjectConnection>(&key).await?;
+    let record = deps
+        .credentials
+        .delete::<ProjectConnection>(&call.caller, &key)
+        .await?;
     tracing::info!(connection_id = %record.id, "project connection deleted");
     Ok(shape::message(
         StatusCode::OK,

@@ -15,7 +15,7 @@ pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call:
     // Conditional on the version just read: the merge never overwrites a change it missed.
     let record = deps
         .credentials
-        .update(&stored, request::update(&body, &stored)?)
+        .update(&call.caller, &stored, request::update(&body, &stored)?)
         .await?;
     tracing::info!(connection_id = %record.id, version = record.version,
         "project connection updated");

@@ -79,6 +79,7 @@ impl Stack {
             user: UserId::parse("user_a").expect("a user"),
             scopes: Scopes::all(),
             expires_at: i64::MAX,
+            origin: Default::default(),
         }
     }
 
@@ -292,7 +293,10 @@ async fn every_write_is_published_once_in_order_without_secrets() {
         },
         expires_at: None,
     };
-    create.update(&first, change).await.expect("updated");
+    create
+        .update(&stack.caller(), &first, change)
+        .await
+        .expect("updated");
     rotation_step(
         &create,
         &key,
@@ -328,13 +332,15 @@ async fn every_write_is_published_once_in_order_without_secrets() {
         .expect("an item of another kind");
     stack
         .service("levered-delete-connection")
-        .delete::<levered::Connection>(&key)
+        .delete::<levered::Connection>(&stack.caller(), &key)
         .await
         .expect("deleted");
 
     let mut stream = stack.stream().await;
     let records = drain(&mut stream).await;
-    assert_eq!(records.records.len(), 9, "every write is in the stream");
+    // Nine writes, four of them (the replacements, the update, the delete) with their audit
+    // events: items the publisher skips, as it does the other non-credential one.
+    assert_eq!(records.records.len(), 13, "every write is in the stream");
     let response = handle(&stack.publisher(PUBLISHER), records)
         .await
         .expect("handled");
@@ -375,7 +381,7 @@ async fn a_refused_publish_is_retried_from_its_record_and_nothing_is_lost() {
         .expect("created");
     stack
         .service("levered-delete-connection")
-        .delete::<levered::Connection>(&key)
+        .delete::<levered::Connection>(&stack.caller(), &key)
         .await
         .expect("deleted");
 
@@ -404,7 +410,8 @@ async fn a_refused_publish_is_retried_from_its_record_and_nothing_is_lost() {
         .await
         .expect("rewound");
     let retried = drain(&mut stream).await;
-    assert_eq!(retried.records.len(), 2);
+    // The two changes, each with its audit event.
+    assert_eq!(retried.records.len(), 4);
     let response = handle(&stack.publisher(PUBLISHER), retried)
         .await
         .expect("handled");

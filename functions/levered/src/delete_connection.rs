@@ -7,8 +7,11 @@ use strongroom_edge::{Call, Handled, empty_response};
 use crate::{Connection, Deps, Repository, Tester, Vault, active_connection};
 
 pub async fn handle(deps: &Deps<impl Repository, impl Vault, impl Tester>, call: Call) -> Handled {
-    let key = active_connection(call.caller.organization);
-    let record = deps.credentials.delete::<Connection>(&key).await?;
+    let key = active_connection(call.caller.organization.clone());
+    let record = deps
+        .credentials
+        .delete::<Connection>(&call.caller, &key)
+        .await?;
     tracing::info!(connection_id = %record.id, "warehouse connection deleted");
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

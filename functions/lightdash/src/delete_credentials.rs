@@ -7,7 +7,7 @@ use crate::{Repository, Store, UserCredentials, Vault, credentials_key, shape};
 
 pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> Handled {
     let record = store
-        .delete::<UserCredentials>(&credentials_key(&call)?)
+        .delete::<UserCredentials>(&call.caller, &credentials_key(&call)?)
         .await?;
     tracing::info!(credential_id = %record.id, "user warehouse credentials deleted");
     Ok(shape::ok_empty())

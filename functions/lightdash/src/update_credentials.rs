@@ -18,7 +18,7 @@ pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> H
         .ok_or(Error::NotFound)?;
     // Conditional on the version just read: the merge never overwrites a change it missed.
     let record = store
-        .update(&stored, request::update(&body, &stored)?)
+        .update(&call.caller, &stored, request::update(&body, &stored)?)
         .await?;
     tracing::info!(credential_id = %record.id, version = record.version,
         warehouse_type = %record.provider, "user warehouse credentials updated");

@@ -9,7 +9,7 @@ use crate::{GenericCredential, Repository, Store, Vault, request};
 pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> Handled {
     request::own_workspace(&call)?;
     let record = store
-        .delete::<GenericCredential>(&request::credential_key(&call)?)
+        .delete::<GenericCredential>(&call.caller, &request::credential_key(&call)?)
         .await?;
     tracing::info!(credential_id = %record.id, "credential deleted");
     Ok(empty_response(StatusCode::NO_CONTENT))

@@ -23,7 +23,9 @@ pub async fn handle(store: &Store<impl Repository, impl Vault>, call: Call) -> H
         .ok_or(Error::NotFound)?;
     let replaces_secret = update.replaces_credentials();
     // Conditional on the version just read: the merge never overwrites a change it missed.
-    let record = store.update(&stored, update.apply_to(&stored)).await?;
+    let record = store
+        .update(&call.caller, &stored, update.apply_to(&stored))
+        .await?;
     tracing::info!(credential_id = %record.id, version = record.version, replaces_secret,
         "credential updated");
     Ok(json_response(

@@ -1,9 +1,11 @@
 //! `GET /strongroom/v1/audit`: the organization's audit events, newest first, with the admin
-//! scope. Filters: `credentialId`, `actor` (a user id or an API token id), `action`, `from` and
+//! scope. Filters: `credentialId`, `actor` (a user id, an API token id, or `strongroom:{service}`), `action`, `from` and
 //! `to` (RFC 3339, inclusive); `limit` (1-100, default 50); `cursor`, as the previous page's
 //! `nextCursor` gave it.
 
-use credential_model::audit::{AuditAction, AuditEvent, AuditLog, AuditQuery, AuditQueryError};
+use credential_model::audit::{
+    Actor, AuditAction, AuditEvent, AuditLog, AuditQuery, AuditQueryError,
+};
 use credential_model::credential::{parse_timestamp, rfc3339};
 use credential_model::validation::{FieldErrors, Problem};
 use credential_model::{CredentialId, Error};
@@ -82,7 +84,10 @@ fn shown(event: &AuditEvent) -> Value {
         "id": event.id.to_string(),
         "at": rfc3339(event.at),
         "action": event.action.as_str(),
-        "actor": {"user": event.actor.user.as_str(), "apiToken": event.actor.token},
+        "actor": match &event.actor {
+            Actor::User { user, token } => json!({"user": user.as_str(), "apiToken": token}),
+            Actor::Service(service) => json!({"service": <&str>::from(*service)}),
+        },
         "credentialId": event.credential.map(|id| id.to_string()),
         "subject": event.subject,
         "requestId": event.request_id,

@@ -2,6 +2,7 @@
 //! secret, then the settings are cleared; the last rotation's state stays. Idempotent. The
 //! preconditions are checked before Secrets Manager is told anything.
 
+use credential_model::audit::AuditAction;
 use credential_model::ports::{CredentialRepository as Repository, SecretVault as Vault};
 use credential_model::rotation::Rotation;
 use credential_model::rotation::RotationControl;
@@ -35,7 +36,13 @@ pub async fn handle(
         state: found.record.rotation.state.clone(),
     };
     let cleared = with_rotation(found, rotation);
-    if let Err(error) = repository.put_any(&cleared, to_write.expected).await {
+    let event = call
+        .caller
+        .event(AuditAction::RotationCancelled, Some(id), None);
+    if let Err(error) = repository
+        .put_any_audited(&cleared, to_write.expected, &event)
+        .await
+    {
         return to_write.refused(error, &call.info);
     }
     tracing::info!(credential_id = %id, "rotation settings cleared");

@@ -2,10 +2,8 @@
 //! reveal of a credential's secret (`POST /strongroom/v1/credentials/{id}/reveal`) and the
 //! audit log (`GET /strongroom/v1/audit`). [`routes`] is their route table.
 
-use std::time::Duration;
-
 use credential_model::api_tokens::ApiTokens;
-use credential_model::audit::{AuditAction, AuditEvent};
+use credential_model::audit::AuditAction;
 use credential_model::ports::Backend;
 use credential_model::{CredentialId, Error};
 use strongroom_aws::config::{ConfigError, required_env};
@@ -16,11 +14,6 @@ use crate::{audit_log, reveal, shape, tokens};
 
 /// The environment variable naming the KMS HMAC key of API tokens.
 pub const MAC_KEY_ENV: &str = "STRONGROOM_TOKEN_MAC_KEY_ID";
-/// The environment variable of how many days audit events are kept.
-pub const AUDIT_RETENTION_ENV: &str = "STRONGROOM_AUDIT_RETENTION_DAYS";
-/// How long audit events are kept unless the deployment says otherwise.
-pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
-
 /// What these routes need, built once per sandbox.
 pub struct Deps {
     pub store: Store,
@@ -28,13 +21,12 @@ pub struct Deps {
     pub audit: DynamoAuditLog,
 }
 
-/// Everything on `sdk`'s clients: the store of `settings`, API tokens' digests by the KMS key
-/// `mac_key`, audit events kept for `retention`.
+/// Everything on `sdk`'s clients: the store of `settings` (its audit retention too), API
+/// tokens' digests by the KMS key `mac_key`.
 pub fn deps(
     sdk: &strongroom_aws::SdkConfig,
     settings: &strongroom_aws::StoreSettings,
     mac_key: &str,
-    retention: Duration,
 ) -> Deps {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     Deps {
@@ -43,7 +35,7 @@ pub fn deps(
             DynamoTokenStore::new(dynamodb.clone(), &settings.table),
             KmsTokenMac::new(aws_sdk_kms::Client::new(sdk), mac_key),
         ),
-        audit: DynamoAuditLog::new(dynamodb, &settings.table, retention),
+        audit: DynamoAuditLog::new(dynamodb, &settings.table, settings.audit_retention),
     }
 }
 
@@ -51,21 +43,9 @@ pub fn deps(
 pub async fn deps_from_env(backends: &[Backend]) -> Result<Deps, ConfigError> {
     let settings = strongroom_aws::StoreSettings::from_env()?;
     let mac_key = required_env(MAC_KEY_ENV)?;
-    let retention = match std::env::var(AUDIT_RETENTION_ENV) {
-        Err(_) => DEFAULT_AUDIT_RETENTION,
-        Ok(days) => match days.trim().parse::<u64>() {
-            Ok(days @ 1..=3650) => Duration::from_secs(days * 24 * 3600),
-            _ => {
-                return Err(ConfigError::Invalid {
-                    name: AUDIT_RETENTION_ENV,
-                    reason: "must be a whole number of days from 1 to 3650",
-                });
-            }
-        },
-    };
     init::phase("configuration");
     let (http, sdk) = strongroom_aws::sdk_from_env()?;
-    let deps = deps(&sdk, &settings, &mac_key, retention);
+    let deps = deps(&sdk, &settings, &mac_key);
     init::phase("clients");
     strongroom_aws::preopen(&http, &sdk, backends).await;
     init::phase("connections");
@@ -94,18 +74,7 @@ pub(crate) async fn record(
     subject: Option<String>,
 ) -> Result<(), Error> {
     use credential_model::audit::AuditLog;
-    let event = AuditEvent {
-        id: uuid::Uuid::new_v4(),
-        organization: call.caller.organization.clone(),
-        // To the microsecond: the log's order is the order things happened in.
-        at: time::OffsetDateTime::now_utc(),
-        action,
-        actor: call.actor(),
-        credential,
-        subject,
-        request_id: Some(call.info.request_id.clone()).filter(|id| !id.is_empty()),
-        source_ip: call.source_ip(),
-    };
+    let event = call.caller.event(action, credential, subject);
     deps.audit
         .record(&event)
         .await

@@ -3,6 +3,7 @@
 //! finds its credential. `202`: Secrets Manager runs the rotation's steps after answering. The
 //! `ETag` answered is the version this request wrote; the rotation's progress writes later ones.
 
+use credential_model::audit::AuditAction;
 use credential_model::credential::now;
 use credential_model::ports::{
     CredentialRepository as Repository, Expected, SecretVault as Vault, VaultError,
@@ -67,7 +68,15 @@ pub async fn handle(
             reason: None,
         },
     );
-    if let Err(error) = repository.put_any(&started, to_write.expected).await {
+    let event = call.caller.event(
+        AuditAction::RotationRequested,
+        Some(id),
+        Some(token.clone()),
+    );
+    if let Err(error) = repository
+        .put_any_audited(&started, to_write.expected, &event)
+        .await
+    {
         return to_write.refused(error, &call.info);
     }
     if let Err(error) = deps.rotation.rotate_now(&found.record.secret, &token).await {
@@ -75,14 +84,17 @@ pub async fn handle(
             &started,
             RotationState {
                 status: RotationStatus::Failed,
-                token: Some(token),
+                token: Some(token.clone()),
                 at: now(),
                 last_rotated_at,
                 reason: Some(reason(&error).to_owned()),
             },
         );
+        let event = call
+            .caller
+            .event(AuditAction::RotationFailed, Some(id), Some(token));
         if let Err(undo) = repository
-            .put_any(&failed, Expected::record(&started.record))
+            .put_any_audited(&failed, Expected::record(&started.record), &event)
             .await
         {
             tracing::error!(credential_id = %id, error = %undo,

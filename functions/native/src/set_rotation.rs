@@ -3,6 +3,7 @@
 //! (conditional on the version read, which is the client's when it sends `If-Match`), then
 //! Secrets Manager is given the schedule; if it refuses, the settings are put back as they were.
 
+use credential_model::audit::AuditAction;
 use credential_model::ports::{CredentialRepository as Repository, Expected, SecretVault as Vault};
 use credential_model::rotation::{Rotation, RotationControl, RotationSettings};
 use credential_model::service::vault_error;
@@ -102,7 +103,13 @@ pub async fn handle(
             state: previous.state.clone(),
         },
     );
-    if let Err(error) = repository.put_any(&updated, to_write.expected).await {
+    let event = call
+        .caller
+        .event(AuditAction::RotationConfigured, Some(id), None);
+    if let Err(error) = repository
+        .put_any_audited(&updated, to_write.expected, &event)
+        .await
+    {
         return to_write.refused(error, &call.info);
     }
     if let Err(error) = deps
@@ -111,8 +118,14 @@ pub async fn handle(
         .await
     {
         let restored = with_rotation(&updated, previous);
+        // The log says so: the settings recorded above are taken back.
+        let event = call.caller.event(
+            AuditAction::RotationConfigured,
+            Some(id),
+            Some("restored: Secrets Manager refused the schedule".to_owned()),
+        );
         if let Err(undo) = repository
-            .put_any(&restored, Expected::record(&updated.record))
+            .put_any_audited(&restored, Expected::record(&updated.record), &event)
             .await
         {
             tracing::error!(credential_id = %id, error = %undo,

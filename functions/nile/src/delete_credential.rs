@@ -19,6 +19,6 @@ pub async fn handle<R: Repository, V: Vault, L: LoginLedger, D: GeneratedLogins>
     let lease = deps
         .lease(&record, path_parameter(&call, "credentialId"))
         .await?;
-    deps.revoke(&record, &lease, force).await?;
+    deps.revoke(&call.caller, &record, &lease, force).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

@@ -17,7 +17,7 @@ pub async fn handle<R: Repository, V: Vault, L: LoginLedger, D: GeneratedLogins>
 ) -> Handled {
     let key = database_path(&call)?;
     let force = request::force(&call.request)?;
-    deps.deregister(&key, force).await?;
+    deps.deregister(&call.caller, &key, force).await?;
     tracing::info!(database = %key.slot, force, "database deregistered");
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

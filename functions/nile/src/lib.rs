@@ -45,7 +45,8 @@ pub const DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 pub fn deps(sdk: &strongroom_aws::SdkConfig, settings: &strongroom_aws::StoreSettings) -> AwsDeps {
     GeneratedCredentials::new(
         strongroom_aws::store(sdk, settings),
-        DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
+        DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table)
+            .with_audit_retention(settings.audit_retention),
         GeneratedLoginsDriver::new(DATABASE_TIMEOUT),
         LeasePolicy::default(),
     )

@@ -75,7 +75,7 @@ async fn a_rotation_racing_the_credentials_own_changes_loses_neither() {
                         attributes: levered::Connection::default(),
                         expires_at: None,
                     };
-                    match service.update(&read, change).await {
+                    match service.update(&caller("org_race"), &read, change).await {
                         Ok(_) => {}
                         Err(Error::Conflict(reason)) => {
                             if reason.contains("being rotated") {

@@ -213,6 +213,7 @@ impl TokenVerifier {
             user,
             scopes,
             expires_at,
+            origin: Default::default(),
         })
     }
 }

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_types::base64;
 use credential_model::audit::{
-    Actor, AuditAction, AuditEvent, AuditLog, AuditPage, AuditQuery, AuditQueryError,
+    Actor, AuditAction, AuditEvent, AuditLog, AuditPage, AuditQuery, AuditQueryError, Service,
 };
 use credential_model::ports::StoreError;
 use credential_model::{CredentialId, OrgId, UserId};
@@ -58,9 +58,13 @@ struct Item {
     #[serde(with = "time::serde::rfc3339")]
     at: OffsetDateTime,
     action: String,
-    actor: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     actor_token: Option<String>,
+    /// Set instead of `actor` when Strongroom itself acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    actor_service: Option<String>,
     /// The user or the token: what the `actor` filter matches.
     actors: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,9 +98,17 @@ fn from_item(organization: &OrgId, item: ItemMap) -> Result<AuditEvent, StoreErr
         organization: organization.clone(),
         at: read.at,
         action: AuditAction::parse(&read.action).ok_or_else(|| corrupt("an unknown action"))?,
-        actor: Actor {
-            user: read.actor,
-            token: read.actor_token,
+        actor: match (read.actor, read.actor_service) {
+            (Some(user), None) => Actor::User {
+                user,
+                token: read.actor_token,
+            },
+            (None, Some(service)) => Actor::Service(
+                service
+                    .parse::<Service>()
+                    .map_err(|_| corrupt("an unknown service"))?,
+            ),
+            _ => return Err(corrupt("no single actor")),
         },
         credential: read
             .credential_id
@@ -129,27 +141,35 @@ fn cursor_key(cursor: &str) -> Option<String> {
     well_formed.then_some(sk)
 }
 
+/// The item of `event`, deleted by the table's TTL after `retention`.
+pub(crate) fn event_item(event: &AuditEvent, retention: Duration) -> Result<ItemMap, StoreError> {
+    let retention = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    let (user, token, service) = match &event.actor {
+        Actor::User { user, token } => (Some(user.clone()), token.clone(), None),
+        Actor::Service(service) => (None, None, Some(<&str>::from(*service).to_owned())),
+    };
+    let item = Item {
+        pk: partition(&event.organization),
+        sk: format!("{}#{}", micros(event.at), event.id),
+        event_id: event.id.to_string(),
+        at: event.at,
+        action: event.action.as_str().to_owned(),
+        actor: user,
+        actor_token: token,
+        actor_service: service,
+        actors: event.actor.names(),
+        credential_id: event.credential.map(|id| id.to_string()),
+        subject: event.subject.clone(),
+        request_id: event.request_id.clone(),
+        source_ip: event.source_ip.clone(),
+        expires_at_ttl: event.at.unix_timestamp().saturating_add(retention),
+    };
+    serde_dynamo::to_item(item).map_err(corrupt)
+}
+
 impl AuditLog for DynamoAuditLog {
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let retention = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
-        let item = Item {
-            pk: partition(&event.organization),
-            sk: format!("{}#{}", micros(event.at), event.id),
-            event_id: event.id.to_string(),
-            at: event.at,
-            action: event.action.as_str().to_owned(),
-            actor: event.actor.user.clone(),
-            actor_token: event.actor.token.clone(),
-            actors: std::iter::once(event.actor.user.to_string())
-                .chain(event.actor.token.clone())
-                .collect(),
-            credential_id: event.credential.map(|id| id.to_string()),
-            subject: event.subject.clone(),
-            request_id: event.request_id.clone(),
-            source_ip: event.source_ip.clone(),
-            expires_at_ttl: event.at.unix_timestamp().saturating_add(retention),
-        };
-        let item: ItemMap = serde_dynamo::to_item(item).map_err(corrupt)?;
+        let item = event_item(event, self.retention)?;
         let result = self
             .client
             .put_item()

@@ -111,6 +111,11 @@ fn valid_prefix(prefix: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
 }
 
+/// How long audit events are kept unless the deployment says otherwise.
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The environment variable of how many days audit events are kept.
+pub const AUDIT_RETENTION_ENV: &str = "STRONGROOM_AUDIT_RETENTION_DAYS";
+
 /// Where credentials are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
@@ -123,6 +128,8 @@ pub struct StoreSettings {
     /// What every secret's name starts with (`strongroom` gives `strongroom/{org}/…`); the
     /// functions' IAM policies are scoped to it.
     pub secret_prefix: String,
+    /// How long audit events are kept: the table's TTL deletes them after.
+    pub audit_retention: Duration,
 }
 
 impl StoreSettings {
@@ -140,6 +147,7 @@ impl StoreSettings {
             kms_key_id: kms_key_id.into(),
             recovery_window_days: Self::DEFAULT_RECOVERY_WINDOW_DAYS,
             secret_prefix: secret_prefix.into(),
+            audit_retention: DEFAULT_AUDIT_RETENTION,
         }
     }
 
@@ -156,7 +164,20 @@ impl StoreSettings {
                 }
             },
         };
+        let audit_retention = match std::env::var(AUDIT_RETENTION_ENV) {
+            Err(_) => DEFAULT_AUDIT_RETENTION,
+            Ok(days) => match days.trim().parse::<u64>() {
+                Ok(days @ 1..=3650) => Duration::from_secs(days * 24 * 3600),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: AUDIT_RETENTION_ENV,
+                        reason: "must be a whole number of days from 1 to 3650",
+                    });
+                }
+            },
+        };
         Ok(StoreSettings {
+            audit_retention,
             table: required_env(TABLE_ENV)?,
             kms_key_id: required_env(KMS_KEY_ENV)?,
             recovery_window_days,

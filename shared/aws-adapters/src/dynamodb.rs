@@ -11,19 +11,23 @@
 //! | create                                    | PutItem    | condition `attribute_not_exists(pk)`             |
 //! | replace, update                           | PutItem    | condition `id = :read_id AND version = :read_version` |
 //! | delete                                    | DeleteItem | condition `id = :read_id AND version = :read_version` |
+//! | any of these, audited                     | TransactWriteItems | the write above and its audit event (`AUDIT#{org}`, new only) |
 //!
 //! No `Scan` anywhere. Items are the records as they serialize (`serde_dynamo`), the family's
 //! attributes under `attributes`, and hold no secret material: only the secret's ARN. An item
 //! that does not read back as the record asked for is refused as corrupt, never guessed at.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use credential_model::audit::AuditEvent;
 use credential_model::ports::{CredentialRepository, Expected, StoreError};
 use credential_model::rotation::Rotation;
 use credential_model::{
@@ -46,13 +50,25 @@ type ItemMap = HashMap<String, AttributeValue>;
 pub struct DynamoRepository {
     client: Client,
     table: String,
+    /// How long the audit events written with records are kept.
+    audit_retention: Duration,
 }
 
 impl DynamoRepository {
+    /// The repository in `table`, its audit events kept for the default retention.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoRepository {
             client,
             table: table.into(),
+            audit_retention: crate::config::DEFAULT_AUDIT_RETENTION,
+        }
+    }
+
+    /// The same, its audit events kept for `retention`.
+    pub fn with_audit_retention(self, retention: Duration) -> Self {
+        DynamoRepository {
+            audit_retention: retention,
+            ..self
         }
     }
 }
@@ -212,6 +228,60 @@ fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeV
     }
 }
 
+/// `write` and the item of `event` in one transaction. The event's id is the request
+/// token, so the SDK's retry of a transaction that went through succeeds again instead of
+/// finding the record's condition failed by its own write.
+pub(crate) async fn transact(
+    client: &Client,
+    table: &str,
+    write: TransactWriteItem,
+    event: &AuditEvent,
+    retention: Duration,
+) -> Result<(), StoreError> {
+    let record_event = Put::builder()
+        .table_name(table)
+        .set_item(Some(crate::audit::event_item(event, retention)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    let result = client
+        .transact_write_items()
+        .transact_items(write)
+        .transact_items(TransactWriteItem::builder().put(record_event).build())
+        .client_request_token(event.id.to_string())
+        .send()
+        .await;
+    let Err(error) = result else {
+        return Ok(());
+    };
+    // The record's condition failed, or another transaction was changing it: either way
+    // it is not as this write expected.
+    let refused = match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|reason| reason.code())
+            .any(|code| code == "ConditionalCheckFailed" || code == "TransactionConflict"),
+        _ => false,
+    };
+    if refused {
+        Err(StoreError::ConditionFailed)
+    } else {
+        Err(unavailable(error))
+    }
+}
+
+/// A condition's values as a request takes them: none at all rather than an empty map, which
+/// DynamoDB refuses.
+fn values_map(values: Vec<(&'static str, AttributeValue)>) -> Option<ItemMap> {
+    (!values.is_empty()).then(|| {
+        values
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect()
+    })
+}
+
 /// Every item of `organization` whose sort key starts with `prefix`, read consistently, page
 /// after page: how records and leases are listed.
 pub(crate) async fn query_prefix(
@@ -255,6 +325,39 @@ impl DynamoRepository {
             .await
             .map_err(unavailable)?;
         Ok(output.item)
+    }
+
+    /// `write` and `event` in one transaction.
+    async fn audited(
+        &self,
+        write: TransactWriteItem,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        transact(
+            &self.client,
+            &self.table,
+            write,
+            event,
+            self.audit_retention,
+        )
+        .await
+    }
+
+    /// The conditional put of `item` as one write of a transaction.
+    fn conditional_put(
+        &self,
+        item: ItemMap,
+        expected: Expected,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (condition, values) = condition(expected);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Puts `item` if the record it replaces is what `expected` says.
@@ -323,6 +426,44 @@ impl CredentialRepository for DynamoRepository {
             request.send().await,
             DeleteItemError::is_conditional_check_failed_exception,
         )
+    }
+
+    async fn put_audited<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let write = self.conditional_put(to_item(A::KIND, record)?, expected)?;
+        self.audited(write, event).await
+    }
+
+    async fn put_any_audited(
+        &self,
+        record: &AnyRecord,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let write = self.conditional_put(to_item(record.kind, &record.record)?, expected)?;
+        self.audited(write, event).await
+    }
+
+    async fn delete_audited(
+        &self,
+        key: &RecordKey,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (condition, values) = condition(expected);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let write = TransactWriteItem::builder().delete(delete).build();
+        self.audited(write, event).await
     }
 
     async fn list<A: Attributes>(

@@ -7,6 +7,7 @@
 //! | leases due (the sweeper)             | Query `Due` | `due_shard = due#{0..7}`, `due_at <= now` (keys only)     |
 //! | issue                                | PutItem   | condition `attribute_not_exists(pk)`                        |
 //! | change, revoke                       | PutItem, DeleteItem | condition `version = :read_version`               |
+//! | issue, shorten, revoke, audited      | TransactWriteItems | the write above and its audit event (`AUDIT#{org}`) |
 //!
 //! `Due` is sparse: only a lease the sweeper must act on has `due_shard` and `due_at`, so the
 //! sweeper reads what is due and nothing else, never a scan. Its partition is spread over
@@ -15,18 +16,19 @@
 //! which read credential records, never see one. No password is ever in an item.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use credential_model::audit::AuditEvent;
 use credential_model::generated::{Lease, LeaseKey, LeaseScope, LeaseState, LoginLedger};
 use credential_model::ports::StoreError;
 use credential_model::{OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::dynamodb::{conditional, partition_key, query_prefix, unavailable};
+use crate::dynamodb::{conditional, partition_key, query_prefix, transact, unavailable};
 
 /// The table's sparse index of leases by when the sweeper must act on them.
 pub const DUE_INDEX: &str = "Due";
@@ -41,14 +43,42 @@ type ItemMap = HashMap<String, AttributeValue>;
 pub struct DynamoLedger {
     client: Client,
     table: String,
+    /// How long the audit events written with leases are kept.
+    audit_retention: Duration,
 }
 
 impl DynamoLedger {
+    /// The ledger in `table`, its audit events kept for the default retention.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoLedger {
             client,
             table: table.into(),
+            audit_retention: crate::config::DEFAULT_AUDIT_RETENTION,
         }
+    }
+
+    /// The same, its audit events kept for `retention`.
+    pub fn with_audit_retention(self, retention: Duration) -> Self {
+        DynamoLedger {
+            audit_retention: retention,
+            ..self
+        }
+    }
+
+    /// `write` and `event` in one transaction.
+    async fn audited(
+        &self,
+        write: TransactWriteItem,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        transact(
+            &self.client,
+            &self.table,
+            write,
+            event,
+            self.audit_retention,
+        )
+        .await
     }
 }
 
@@ -170,18 +200,41 @@ fn from_item(organization: &OrgId, item: &ItemMap) -> Result<Lease, StoreError> 
 }
 
 impl LoginLedger for DynamoLedger {
-    async fn put(&self, lease: &Lease, expected: Option<u64>) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        lease: &Lease,
+        expected: Option<u64>,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let (condition, version) = match expected {
+            None => ("attribute_not_exists(pk)", None),
+            Some(version) => (
+                "version = :version",
+                Some(HashMap::from([(
+                    ":version".to_owned(),
+                    AttributeValue::N(version.to_string()),
+                )])),
+            ),
+        };
+        let item = to_item(lease)?;
+        if let Some(event) = event {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_values(version)
+                .build()
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+            let write = TransactWriteItem::builder().put(put).build();
+            return self.audited(write, event).await;
+        }
         let request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(lease)?));
-        let request = match expected {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(version) => request
-                .condition_expression("version = :version")
-                .expression_attribute_values(":version", AttributeValue::N(version.to_string())),
-        };
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(version);
         conditional(
             request.send().await,
             PutItemError::is_conditional_check_failed_exception,
@@ -204,20 +257,16 @@ impl LoginLedger for DynamoLedger {
             .transpose()
     }
 
-    async fn delete(&self, lease: &Lease) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
+    async fn delete(&self, lease: &Lease, event: &AuditEvent) -> Result<(), StoreError> {
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(&lease.key())))
             .condition_expression("version = :version")
             .expression_attribute_values(":version", AttributeValue::N(lease.version.to_string()))
-            .send()
-            .await;
-        conditional(
-            result,
-            DeleteItemError::is_conditional_check_failed_exception,
-        )
+            .build()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let write = TransactWriteItem::builder().delete(delete).build();
+        self.audited(write, event).await
     }
 
     async fn list(&self, organization: &OrgId, database: &str) -> Result<Vec<Lease>, StoreError> {

@@ -36,7 +36,8 @@ pub type Store = CredentialService<DynamoRepository, SecretsManagerVault>;
 /// The store on the clients of `sdk`.
 pub fn store(sdk: &SdkConfig, settings: &StoreSettings) -> Store {
     CredentialService::new(
-        DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table),
+        DynamoRepository::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table)
+            .with_audit_retention(settings.audit_retention),
         SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(sdk), settings),
     )
 }

@@ -304,6 +304,7 @@ async fn vault_stages_promotes_and_retires() {
         kms_key_id: stack.kms_key_arn.clone(),
         recovery_window_days: 7,
         secret_prefix: format!("adapters-{}", unique_suffix()),
+        audit_retention: strongroom_aws::config::DEFAULT_AUDIT_RETENTION,
     };
     let vault = SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&sdk), &settings);
     let first = SecretString::from("{\"password\":\"one\"}");

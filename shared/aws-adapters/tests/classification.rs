@@ -24,7 +24,10 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::CancellationReason;
+use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_sdk_dynamodb::types::error::{
     ConditionalCheckFailedException, ProvisionedThroughputExceededException, RequestLimitExceeded,
     ThrottlingException,
@@ -1126,6 +1129,7 @@ fn caller() -> Caller {
         user: UserId::parse("user_a").expect("a user"),
         scopes: Scopes::all(),
         expires_at: i64::MAX,
+        origin: Default::default(),
     }
 }
 
@@ -1164,9 +1168,24 @@ fn created_then_discarded() -> (Rule, Rule) {
 
 #[tokio::test]
 async fn given_a_lost_create_race_in_dynamodb_then_conflict_and_the_new_secret_is_discarded() {
-    let put = mock!(Dynamo::put_item)
-        .match_requests(|r| r.condition_expression() == Some("attribute_not_exists(pk)"))
-        .then_http_response(conditional_check_failed);
+    // The record's put is refused by its condition; the audit event's put was not the reason.
+    let put = mock!(Dynamo::transact_write_items)
+        .match_requests(|r| {
+            r.transact_items()
+                .first()
+                .and_then(|item| item.put())
+                .and_then(|put| put.condition_expression())
+                == Some("attribute_not_exists(pk)")
+        })
+        .then_error(|| {
+            let reason = |code: &str| CancellationReason::builder().code(code).build();
+            TransactWriteItemsError::TransactionCanceledException(
+                TransactionCanceledException::builder()
+                    .cancellation_reasons(reason("ConditionalCheckFailed"))
+                    .cancellation_reasons(reason("None"))
+                    .build(),
+            )
+        });
     let (create, discard) = created_then_discarded();
     let service = CredentialService::new(repository(&[&put]), vault(&[&create, &discard]));
     let id = CredentialId::generate();
@@ -1184,7 +1203,7 @@ async fn given_a_lost_create_race_in_dynamodb_then_conflict_and_the_new_secret_i
 #[tokio::test]
 async fn given_dynamodb_down_during_a_create_then_503_naming_the_status_and_the_new_secret_is_discarded()
  {
-    let put = mock!(Dynamo::put_item).then_http_response(bare_503);
+    let put = mock!(Dynamo::transact_write_items).then_http_response(bare_503);
     let (create, discard) = created_then_discarded();
     let service = CredentialService::new(repository(&[&put]), vault(&[&create, &discard]));
     let id = CredentialId::generate();

@@ -141,17 +141,22 @@ fn key_tags(key: &RecordKey) -> Vec<(String, String)> {
     ]
 }
 
+fn caller() -> Caller {
+    Caller {
+        organization: organization(),
+        user: UserId::parse("user_a").expect("a user"),
+        scopes: Scopes::all(),
+        expires_at: i64::MAX,
+        origin: Default::default(),
+    }
+}
+
 /// A grace period no test outlives.
 const LONG: Duration = Duration::days(365);
 
 impl Deployment {
     async fn created(&self) -> CredentialRecord<Labelled> {
-        let caller = Caller {
-            organization: organization(),
-            user: UserId::parse("user_a").expect("a user"),
-            scopes: Scopes::all(),
-            expires_at: i64::MAX,
-        };
+        let caller = caller();
         let id = CredentialId::generate();
         let key = RecordKey::item(organization(), CredentialKind::GenericCredential, id);
         let new = NewCredential {
@@ -346,7 +351,7 @@ async fn a_staged_version_the_metadata_names_is_made_current_once_past_the_grace
     };
     let finished = deployment
         .store
-        .update(&finished, change)
+        .update(&caller(), &finished, change)
         .await
         .expect("updated");
 

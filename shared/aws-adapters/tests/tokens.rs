@@ -58,6 +58,7 @@ fn caller(org: &str, user: &str) -> Caller {
         user: UserId::parse(user).expect("user"),
         scopes: Scopes::from_iter([Scope::Read, Scope::Write]),
         expires_at: i64::MAX,
+        origin: Default::default(),
     }
 }
 

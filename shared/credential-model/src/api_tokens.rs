@@ -372,6 +372,7 @@ impl<S: TokenStore, M: TokenMac> ApiTokens<S, M> {
                 expires_at: stored
                     .expires_at
                     .map_or(i64::MAX, OffsetDateTime::unix_timestamp),
+                origin: Default::default(),
             },
             id,
         )))
@@ -450,6 +451,7 @@ mod tests {
             user: UserId::parse(user).expect("user"),
             scopes: scopes.iter().copied().collect(),
             expires_at: i64::MAX,
+            origin: Default::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::credential::CredentialId;
 use crate::ports::StoreError;
-use crate::tenancy::{OrgId, UserId};
+use crate::tenancy::{Caller, OrgId, UserId};
 
 /// What happened.
 #[derive(
@@ -25,8 +25,30 @@ use crate::tenancy::{OrgId, UserId};
 )]
 #[strum(serialize_all = "kebab-case")]
 pub enum AuditAction {
+    CredentialCreated,
+    /// A credential took the place of another under the same name (Levered's upsert): the
+    /// event names the new one, its subject the one replaced.
+    CredentialReplaced,
+    CredentialUpdated,
+    CredentialDeleted,
     /// A credential's secret was read back through the API.
     CredentialRevealed,
+    /// A credential's rotation settings were set or changed.
+    RotationConfigured,
+    RotationCancelled,
+    /// Someone asked for a rotation now.
+    RotationRequested,
+    /// The rotation function made a new secret version current (its subject).
+    RotationSucceeded,
+    RotationFailed,
+    /// A generated database login (the subject) was issued, for the registered database named.
+    LoginIssued,
+    /// A login's end was brought forward by a rotation of its scope.
+    LoginShortened,
+    /// A login was revoked before its end: deleted, rotated at once, or its database deleted.
+    LoginRevoked,
+    /// The sweeper revoked a login whose lifetime had ended.
+    LoginExpired,
     ApiTokenIssued,
     ApiTokenRevoked,
 }
@@ -47,12 +69,73 @@ impl fmt::Display for AuditAction {
     }
 }
 
-/// Who did it: a user, directly or through one of their API tokens.
+/// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub user: UserId,
-    /// The API token the request carried, if it carried one (its id, never the token).
-    pub token: Option<String>,
+pub enum Actor {
+    /// A user, directly or through one of their API tokens.
+    User {
+        user: UserId,
+        /// The API token the request carried, if it carried one (its id, never the token).
+        token: Option<String>,
+    },
+    /// Strongroom itself, acting on an AWS event or a schedule.
+    Service(Service),
+}
+
+/// Strongroom's own actors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
+pub enum Service {
+    Rotation,
+    Sweeper,
+}
+
+impl Actor {
+    /// The names the log's `actor` filter matches: the user's id and the token's, or
+    /// `strongroom:{service}` — with a colon no user id holds, so no user can pass for one.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Actor::User { user, token } => std::iter::once(user.to_string())
+                .chain(token.clone())
+                .collect(),
+            Actor::Service(service) => vec![service_name(*service)],
+        }
+    }
+}
+
+/// How a service is named in the log.
+pub fn service_name(service: Service) -> String {
+    format!("strongroom:{}", <&str>::from(service))
+}
+
+impl Caller {
+    /// The caller as the audit log names them.
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            user: self.user.clone(),
+            token: self.origin.api_token.clone(),
+        }
+    }
+
+    /// `action`, by this caller, now, on `credential` (further identified by `subject`).
+    pub fn event(
+        &self,
+        action: AuditAction,
+        credential: Option<CredentialId>,
+        subject: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            request_id: self.origin.request_id.clone(),
+            source_ip: self.origin.source_ip.clone(),
+            ..AuditEvent::new(
+                self.organization.clone(),
+                action,
+                self.actor(),
+                credential,
+                subject,
+            )
+        }
+    }
 }
 
 /// One event.
@@ -68,6 +151,30 @@ pub struct AuditEvent {
     pub subject: Option<String>,
     pub request_id: Option<String>,
     pub source_ip: Option<String>,
+}
+
+impl AuditEvent {
+    /// `action` by `actor`, now, with no request behind it.
+    pub fn new(
+        organization: OrgId,
+        action: AuditAction,
+        actor: Actor,
+        credential: Option<CredentialId>,
+        subject: Option<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            organization,
+            // To the microsecond: the log's order is the order things happened in.
+            at: OffsetDateTime::now_utc(),
+            action,
+            actor,
+            credential,
+            subject,
+            request_id: None,
+            source_ip: None,
+        }
+    }
 }
 
 /// What a reader of the log asks for. Every filter is optional; `from`/`to` bound `at`

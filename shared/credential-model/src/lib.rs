@@ -52,4 +52,4 @@ pub use document::{Document, Node, SecretValue};
 pub use error::{Dependency, Error};
 pub use provider::Provider;
 pub use service::{CredentialChange, CredentialService, NewCredential};
-pub use tenancy::{Caller, OrgId, Scope, Scopes, UserId};
+pub use tenancy::{Caller, OrgId, Origin, Scope, Scopes, UserId};

@@ -7,6 +7,7 @@ use std::future::Future;
 
 use secrecy::SecretString;
 
+use crate::audit::AuditEvent;
 use crate::credential::{
     AnyRecord, Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef,
 };
@@ -73,6 +74,30 @@ pub trait CredentialRepository: Send + Sync {
         &self,
         key: &RecordKey,
         expected: Expected,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`put`](Self::put), recording `event` in the same write: both happen or neither.
+    fn put_audited<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`put_any`](Self::put_any), recording `event` in the same write.
+    fn put_any_audited(
+        &self,
+        record: &AnyRecord,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`delete`](Self::delete), recording `event` in the same write.
+    fn delete_audited(
+        &self,
+        key: &RecordKey,
+        expected: Expected,
+        event: &AuditEvent,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every record of `organization` whose slot starts with `slot_prefix`, in slot order.

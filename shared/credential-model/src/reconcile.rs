@@ -552,6 +552,7 @@ mod tests {
         let second = created(&service).await;
         let finished = service
             .update(
+                &caller(),
                 &second,
                 crate::service::CredentialChange {
                     document: Some(document("changed")),
@@ -730,7 +731,10 @@ mod tests {
                 attributes: record.attributes.clone(),
                 expires_at: None,
             };
-            service.update(&record, change).await.expect("updated");
+            service
+                .update(&caller(), &record, change)
+                .await
+                .expect("updated");
         }
         let inventory = Watched::new(service.vault(), None);
         let swept = sweep_secrets(

@@ -5,6 +5,7 @@
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditAction, AuditEvent};
 use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey, SecretRef, now};
 use crate::document::Document;
 use crate::error::{Dependency, Error};
@@ -133,9 +134,11 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     /// the secret as it is writes the metadata alone.
     pub async fn update<A: Attributes>(
         &self,
+        caller: &Caller,
         record: &CredentialRecord<A>,
         change: CredentialChange<A>,
     ) -> Result<CredentialRecord<A>, Error> {
+        let event = caller.event(AuditAction::CredentialUpdated, Some(record.id), None);
         let CredentialChange {
             document,
             attributes,
@@ -149,7 +152,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
             ..record.clone()
         };
         let Some(mut document) = document.filter(|d| changes_secret(record, d)) else {
-            self.put_over(record, &updated).await?;
+            self.put_over(record, &updated, &event).await?;
             return Ok(updated);
         };
         // A rotation builds its new version from the current one: a secret changed under it
@@ -180,7 +183,7 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         };
         updated.provider = document.provider();
         updated.settings = document.settings();
-        self.put_over(record, &updated).await?;
+        self.put_over(record, &updated, &event).await?;
         self.make_current(&updated, &record.secret_version).await?;
         if updated.provider != record.provider {
             self.retag(&updated).await;
@@ -213,8 +216,13 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
         &self,
         record: &CredentialRecord<A>,
         updated: &CredentialRecord<A>,
+        event: &AuditEvent,
     ) -> Result<(), Error> {
-        match self.repository.put(updated, Expected::record(record)).await {
+        let written = self
+            .repository
+            .put_audited(updated, Expected::record(record), event)
+            .await;
+        match written {
             Err(StoreError::ConditionFailed) => Err(self.changed_since(record).await),
             other => other.map_err(store_error),
         }
@@ -337,11 +345,13 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
     /// vault's recovery window).
     pub async fn delete<A: Attributes>(
         &self,
+        caller: &Caller,
         key: &RecordKey,
     ) -> Result<CredentialRecord<A>, Error> {
         let record = self.get::<A>(key).await?.ok_or(Error::NotFound)?;
+        let event = caller.event(AuditAction::CredentialDeleted, Some(record.id), None);
         self.repository
-            .delete(key, Expected::record(&record))
+            .delete_audited(key, Expected::record(&record), &event)
             .await
             .map_err(store_error)?;
         self.retire(&record.secret).await;
@@ -422,7 +432,15 @@ impl<R: CredentialRepository, V: SecretVault> CredentialService<R, V> {
                 Expected::Current { version, .. } => version + 1,
             },
         };
-        if let Err(error) = self.repository.put(&record, expected).await {
+        let event = match expected {
+            Expected::Absent => caller.event(AuditAction::CredentialCreated, Some(id), None),
+            Expected::Current { id: replaced, .. } => caller.event(
+                AuditAction::CredentialReplaced,
+                Some(id),
+                Some(replaced.to_string()),
+            ),
+        };
+        if let Err(error) = self.repository.put_audited(&record, expected, &event).await {
             // The secret was never referenced: remove it now rather than leave an orphan.
             if let Err(undo) = self.vault.discard(&record.secret).await {
                 tracing::error!(secret = %record.secret, error = %undo,
@@ -642,12 +660,12 @@ mod tests {
             .await
             .expect("rotating");
         let secret_change = change(Some(document("db", SecretValue::text("second"))), "n");
-        let refused = service.update(&record, secret_change).await;
+        let refused = service.update(&caller(), &record, secret_change).await;
         assert!(
             matches!(refused, Err(Error::Conflict(reason)) if reason.contains("being rotated"))
         );
         let renamed = service
-            .update(&record, change(None, "renamed"))
+            .update(&caller(), &record, change(None, "renamed"))
             .await
             .expect("a change that leaves the secret alone goes through");
         // A rotation whose end was never recorded stops holding changes off.
@@ -663,7 +681,7 @@ mod tests {
             .expect("stale");
         let secret_change = change(Some(document("db", SecretValue::text("third"))), "n");
         service
-            .update(&stale, secret_change)
+            .update(&caller(), &stale, secret_change)
             .await
             .expect("no longer held off");
     }
@@ -687,7 +705,7 @@ mod tests {
         let service = service();
         let read = replaced(&service, "first").await;
         service
-            .delete::<Connection>(&singleton())
+            .delete::<Connection>(&caller(), &singleton())
             .await
             .expect("deleted");
         let newer = replaced(&service, "newer").await;
@@ -734,6 +752,7 @@ mod tests {
         let created = created(&service, "kept").await;
         let updated = service
             .update(
+                &caller(),
                 &created,
                 change(Some(document("elsewhere", SecretValue::Kept)), "renamed"),
             )
@@ -757,7 +776,7 @@ mod tests {
             .fail_next_write(StoreError::ConditionFailed);
         let change = change(Some(document("db", SecretValue::text("after"))), "n");
         assert!(matches!(
-            service.update(&created, change).await,
+            service.update(&caller(), &created, change).await,
             Err(Error::Conflict(_))
         ));
         assert!(current(&service, &created).await.contains("before"));
@@ -768,7 +787,7 @@ mod tests {
         let service = service();
         let created = created(&service, "first").await;
         service
-            .delete::<Named>(&created.key)
+            .delete::<Named>(&caller(), &created.key)
             .await
             .expect("deleted");
         for document in [
@@ -776,7 +795,7 @@ mod tests {
             document("db", SecretValue::text("new")),
         ] {
             let change = change(Some(document), "n");
-            let result = service.update(&created, change).await;
+            let result = service.update(&caller(), &created, change).await;
             assert!(matches!(result, Err(Error::NotFound)), "{result:?}");
         }
     }
@@ -788,11 +807,11 @@ mod tests {
         let change =
             |password: &str| change(Some(document("db", SecretValue::text(password))), "n");
         let newer = service
-            .update(&stale, change("second"))
+            .update(&caller(), &stale, change("second"))
             .await
             .expect("updated");
         assert!(matches!(
-            service.update(&stale, change("third")).await,
+            service.update(&caller(), &stale, change("third")).await,
             Err(Error::Conflict(_))
         ));
         assert!(current(&service, &newer).await.contains("second"));
@@ -813,7 +832,7 @@ mod tests {
                 .expect("read")
                 .expect("there");
             let updated = service
-                .update(&record, change(document, "renamed"))
+                .update(&caller(), &record, change(document, "renamed"))
                 .await
                 .expect("updated");
             assert_eq!(updated.attributes, named("renamed"));
@@ -836,7 +855,7 @@ mod tests {
         let mut snowflake = Document::new(Provider::Snowflake);
         snowflake.secret("password", SecretValue::text("second"));
         let updated = service
-            .update(&created, change(Some(snowflake), "n"))
+            .update(&caller(), &created, change(Some(snowflake), "n"))
             .await
             .expect("updated");
         assert_eq!(updated.provider, Provider::Snowflake);
@@ -875,6 +894,7 @@ mod tests {
         // Change B reads A's metadata and keeps the password: A's, not the one still current.
         let b = service
             .update(
+                &caller(),
                 &a,
                 change(Some(document("elsewhere", SecretValue::Kept)), "n"),
             )
@@ -922,6 +942,7 @@ mod tests {
         );
         let updated = service
             .update(
+                &caller(),
                 &created,
                 change(Some(document("elsewhere", SecretValue::Kept)), "n"),
             )
@@ -986,13 +1007,13 @@ mod tests {
         let service = service();
         replaced(&service, "x").await;
         service
-            .delete::<Connection>(&singleton())
+            .delete::<Connection>(&caller(), &singleton())
             .await
             .expect("deleted");
         assert_eq!(connection(&service).await, None);
         assert!(service.vault().live_secrets().is_empty());
         assert!(matches!(
-            service.delete::<Connection>(&singleton()).await,
+            service.delete::<Connection>(&caller(), &singleton()).await,
             Err(Error::NotFound)
         ));
     }

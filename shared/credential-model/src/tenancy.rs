@@ -144,6 +144,18 @@ pub struct Caller {
     /// When the caller's token expires (Unix seconds). API Gateway caches the authorizer's
     /// answer, so handlers check this themselves.
     pub expires_at: i64,
+    /// Where the request came from, for the audit log.
+    pub origin: Origin,
+}
+
+/// Where a request came from, as the audit log records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The id of the Strongroom API token the request carried, if it carried one.
+    pub api_token: Option<String>,
+    /// API Gateway's request id.
+    pub request_id: Option<String>,
+    pub source_ip: Option<String>,
 }
 
 /// The contract between the authorizer and the handlers: the `context` the authorizer
@@ -252,6 +264,10 @@ pub mod authorizer_context {
             user,
             scopes: Scopes::parse_list(text(context, SCOPES).unwrap_or_default()),
             expires_at,
+            origin: Origin {
+                api_token: api_token(context).map(str::to_owned),
+                ..Origin::default()
+            },
         })
     }
 }
@@ -267,6 +283,7 @@ mod tests {
             user: UserId::parse("user_1").expect("valid"),
             scopes: Scopes::from_iter([Scope::Read]),
             expires_at: 2_000,
+            origin: Default::default(),
         }
     }
 

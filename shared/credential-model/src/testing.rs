@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::SecretRef;
+use crate::audit::AuditEvent;
 use crate::credential::AnyRecord;
 use crate::credential::{Attributes, CredentialId, CredentialRecord, RecordKey};
 use crate::ports::{
@@ -50,9 +51,26 @@ pub struct MemoryRepository {
     items: Mutex<BTreeMap<(String, String), Item>>,
     next_write: Mutex<Option<StoreError>>,
     down: Mutex<bool>,
+    events: Mutex<Vec<AuditEvent>>,
 }
 
 impl MemoryRepository {
+    /// The audit events written with records, in order.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        lock(&self.events).clone()
+    }
+
+    /// Records `event` if `written` succeeded: the write and its event, both or neither.
+    fn audited(
+        &self,
+        written: Result<(), StoreError>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        written?;
+        lock(&self.events).push(event.clone());
+        Ok(())
+    }
+
     /// The next write fails with `error` (a lost race, an outage), whatever it finds.
     pub fn fail_next_write(&self, error: StoreError) {
         *lock(&self.next_write) = Some(error);
@@ -163,6 +181,33 @@ impl CredentialRepository for MemoryRepository {
         }
         items.insert(key, record.clone());
         Ok(())
+    }
+
+    async fn put_audited<A: Attributes>(
+        &self,
+        record: &CredentialRecord<A>,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.audited(self.put(record, expected).await, event)
+    }
+
+    async fn put_any_audited(
+        &self,
+        record: &AnyRecord,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.audited(self.put_any(record, expected).await, event)
+    }
+
+    async fn delete_audited(
+        &self,
+        key: &RecordKey,
+        expected: Expected,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.audited(self.delete(key, expected).await, event)
     }
 
     async fn list<A: Attributes>(
@@ -593,5 +638,6 @@ pub fn caller() -> crate::Caller {
         user: crate::UserId::parse("user_a").expect("a valid user id"),
         scopes: crate::Scopes::all(),
         expires_at: i64::MAX,
+        origin: Default::default(),
     }
 }

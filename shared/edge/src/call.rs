@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use credential_model::audit::Actor;
 use credential_model::tenancy::authorizer_context::{self, Unauthenticated};
 use credential_model::{Caller, CredentialId, Error, OrgId};
 use lambda_http::request::RequestContext;
@@ -30,26 +29,6 @@ pub struct Call {
 }
 
 impl Call {
-    /// Who is calling, as the audit log names them: the user, and the API token the request
-    /// carried if it carried one.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user: self.caller.user.clone(),
-            token: authorizer_fields(&self.request)
-                .as_ref()
-                .and_then(authorizer_context::api_token)
-                .map(str::to_owned),
-        }
-    }
-
-    /// The address the request came from, as API Gateway saw it.
-    pub fn source_ip(&self) -> Option<String> {
-        match self.request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
-            _ => None,
-        }
-    }
-
     /// The credential id the path parameter `name` holds: not found when it holds nothing
     /// that could be one.
     pub fn path_id(&self, name: &str) -> Result<CredentialId, Error> {
@@ -84,12 +63,19 @@ fn authorizer_fields(request: &Request) -> Option<Map<String, serde_json::Value>
     )
 }
 
-fn caller(request: &Request) -> Result<Caller, Unauthenticated> {
+/// The caller the authorizer vouched for, with where the request came from.
+fn caller(request: &Request, request_id: &str) -> Result<Caller, Unauthenticated> {
     let Some(context) = authorizer_fields(request) else {
         return Err(Unauthenticated::NoContext);
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    authorizer_context::caller(&context, now)
+    let mut caller = authorizer_context::caller(&context, now)?;
+    caller.origin.request_id = Some(request_id.to_owned()).filter(|id| !id.is_empty());
+    caller.origin.source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    Ok(caller)
 }
 
 /// Runs `route` for `request`: for an authenticated caller holding the route's scope, its
@@ -106,7 +92,7 @@ pub async fn serve<D>(route: &Route<D>, deps: &D, request: Request) -> Response<
     };
     let span = tracing::info_span!("request", request_id = %info.request_id);
     async move {
-        let outcome = match caller(&request) {
+        let outcome = match caller(&request, &info.request_id) {
             Err(reason) => Err(Rejection::Unauthenticated(reason)),
             Ok(caller) if !caller.scopes.allow(route.scope) => {
                 info.organization = Some(caller.organization);

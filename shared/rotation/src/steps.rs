@@ -1,5 +1,6 @@
 //! The four steps and the preamble each runs.
 
+use credential_model::audit::{Actor, AuditAction, AuditEvent, Service};
 use credential_model::credential::now;
 use credential_model::ports::{CredentialRepository, Expected, FailureKind, StoreError};
 use credential_model::rotation::{
@@ -467,11 +468,16 @@ where
                 kind: read.kind,
                 record,
             };
-            match self
-                .repository
-                .put_any(&write, Expected::record(&read.record))
-                .await
-            {
+            let expected = Expected::record(&read.record);
+            let written = match outcome_event(&read.record, &write.record) {
+                Some(event) => {
+                    self.repository
+                        .put_any_audited(&write, expected, &event)
+                        .await
+                }
+                None => self.repository.put_any(&write, expected).await,
+            };
+            match written {
                 Ok(()) => return Ok(Some(write.record)),
                 Err(StoreError::ConditionFailed) => continue,
                 Err(error) => return Err(error.into()),
@@ -479,6 +485,31 @@ where
         }
         Err(RotationError::Store(StoreError::ConditionFailed))
     }
+}
+
+/// The audit event of a rotation's outcome, when `written` records one `read` did not: the
+/// rotation (its token the subject) succeeded or failed.
+fn outcome_event(
+    read: &CredentialRecord<Value>,
+    written: &CredentialRecord<Value>,
+) -> Option<AuditEvent> {
+    let state = written.rotation.state.as_ref()?;
+    let action = match state.status {
+        RotationStatus::Succeeded => AuditAction::RotationSucceeded,
+        RotationStatus::Failed => AuditAction::RotationFailed,
+        RotationStatus::InProgress => return None,
+    };
+    let before = read.rotation.state.as_ref();
+    if before.is_some_and(|b| b.status == state.status && b.token == state.token) {
+        return None;
+    }
+    Some(AuditEvent::new(
+        written.key.organization.clone(),
+        action,
+        Actor::Service(Service::Rotation),
+        Some(written.id),
+        state.token.clone(),
+    ))
 }
 
 /// Sets `record`'s rotation state to `status` for the rotation `token`, unless it says so

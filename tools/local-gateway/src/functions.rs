@@ -176,12 +176,8 @@ impl Functions {
             handlers.insert(route.binary, bind(deps, route));
         }
         for route in native::governance::routes() {
-            let deps = native::governance::deps(
-                sdk(route.binary)?,
-                &store,
-                &stack.token_mac_key_arn,
-                native::governance::DEFAULT_AUDIT_RETENTION,
-            );
+            let deps =
+                native::governance::deps(sdk(route.binary)?, &store, &stack.token_mac_key_arn);
             handlers.insert(route.binary, bind(deps, route));
         }
         Ok(Functions {

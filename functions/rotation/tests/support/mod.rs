@@ -250,6 +250,7 @@ pub fn caller(org: &str) -> Caller {
         user: UserId::parse("user_rotation").expect("valid"),
         scopes: credential_model::Scopes::all(),
         expires_at: i64::MAX,
+        origin: Default::default(),
     }
 }
 

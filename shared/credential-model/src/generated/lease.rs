@@ -7,6 +7,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use time::OffsetDateTime;
 
+use crate::audit::AuditEvent;
 use crate::ports::StoreError;
 use crate::tenancy::{OrgId, UserId};
 
@@ -79,18 +80,23 @@ impl Lease {
 /// sweeper must act on found through an index of `due_at`, never a scan.
 pub trait LoginLedger: Send + Sync {
     /// Writes `lease`: only if nothing is stored under its key when `expected` is None, else
-    /// only over the version `expected`.
+    /// only over the version `expected`; and `event`, if given, in the same write.
     fn put(
         &self,
         lease: &Lease,
         expected: Option<u64>,
+        event: Option<&AuditEvent>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn get(&self, key: &LeaseKey)
     -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
 
-    /// Deletes `lease` if it is still at its version.
-    fn delete(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes `lease` if it is still at its version, recording `event` in the same write.
+    fn delete(
+        &self,
+        lease: &Lease,
+        event: &AuditEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every lease of a database, by login name.
     fn list(

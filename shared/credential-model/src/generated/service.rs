@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::lease::{Lease, LeaseKey, LeaseScope, LeaseState, LoginLedger, login_name};
 use super::{GeneratedLogins, NewLogin, RegisteredDatabase};
+use crate::audit::{Actor, AuditAction, AuditEvent, Service};
 use crate::credential::{CredentialRecord, RecordKey, now};
 use crate::error::{Dependency, Error};
 use crate::ports::{CredentialRepository, SecretVault, StoreError, TestFailure};
@@ -82,6 +83,16 @@ pub struct GeneratedCredentials<R, V, L, D> {
 /// Why a database with live credentials is not deregistered.
 pub const LIVE_CREDENTIALS: &str =
     "the database has live credentials; delete them first, or delete the database with force=true";
+
+/// `action` by `caller` on `lease`, a login of `database`.
+fn login_event(
+    caller: &Caller,
+    action: AuditAction,
+    database: &CredentialRecord<RegisteredDatabase>,
+    lease: &Lease,
+) -> AuditEvent {
+    caller.event(action, Some(database.id), Some(lease.login.clone()))
+}
 
 /// How often a rotation reads a lease again that concurrent rotations keep changing.
 const SHORTEN_ATTEMPTS: usize = 8;
@@ -243,7 +254,12 @@ where
             rotation_reason: None,
             version: 1,
         };
-        if let Err(error) = self.ledger.put(&lease, None).await {
+        let event = caller.event(
+            AuditAction::LoginIssued,
+            Some(database.id),
+            Some(lease.login.clone()),
+        );
+        if let Err(error) = self.ledger.put(&lease, None, Some(&event)).await {
             // The role was never recorded: take it back now rather than leave it to the sweeper.
             if let Err(undo) = self
                 .logins
@@ -294,26 +310,32 @@ where
     /// forgotten anyway — and the failure is returned.
     pub async fn revoke(
         &self,
+        caller: &Caller,
         database: &CredentialRecord<RegisteredDatabase>,
         lease: &Lease,
         force: bool,
     ) -> Result<(), Error> {
         let admin = self.admin(database).await?;
-        match self.revoke_as(database, &admin, lease, force).await? {
+        let event = login_event(caller, AuditAction::LoginRevoked, database, lease);
+        match self
+            .revoke_as(database, &admin, lease, force, &event)
+            .await?
+        {
             None => Ok(()),
             Some(failure) => Err(failure),
         }
     }
 
-    /// Drops `lease`'s role as `admin`, and records what happened: the lease deleted (None), or
-    /// its failure counted, irrevocable after too many (what the database said). The outer
-    /// error is the metadata store's.
+    /// Drops `lease`'s role as `admin`, and records what happened: the lease deleted with
+    /// `event` (None), or its failure counted, irrevocable after too many (what the database
+    /// said). The outer error is the metadata store's.
     async fn revoke_as(
         &self,
         database: &CredentialRecord<RegisteredDatabase>,
         admin: &DatabaseLogin,
         lease: &Lease,
         force: bool,
+        event: &AuditEvent,
     ) -> Result<Option<Error>, Error> {
         let dropped = self
             .logins
@@ -321,14 +343,14 @@ where
             .await;
         match dropped {
             Ok(()) => {
-                self.forget(lease).await?;
+                self.forget(lease, event).await?;
                 tracing::info!(database = %lease.database, login = %lease.login, "login revoked");
                 Ok(None)
             }
             Err(failure) if force => {
                 tracing::warn!(database = %lease.database, login = %lease.login, %failure,
                     "forced: lease forgotten although the database did not drop the login");
-                self.forget(lease).await?;
+                self.forget(lease, event).await?;
                 Ok(None)
             }
             Err(failure) => {
@@ -338,9 +360,10 @@ where
         }
     }
 
-    /// Deletes `lease`; one already deleted or changed by a concurrent revocation is fine.
-    async fn forget(&self, lease: &Lease) -> Result<(), Error> {
-        match self.ledger.delete(lease).await {
+    /// Deletes `lease`, recording `event`; one already deleted or changed by a concurrent
+    /// revocation is fine (that revocation recorded its own event).
+    async fn forget(&self, lease: &Lease, event: &AuditEvent) -> Result<(), Error> {
+        match self.ledger.delete(lease, event).await {
             Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(error) => Err(store_error(error)),
         }
@@ -373,7 +396,7 @@ where
             tracing::warn!(database = %lease.database, login = %lease.login, %failure,
                 failures, "revocation failed; retrying later");
         }
-        match self.ledger.put(&updated, Some(lease.version)).await {
+        match self.ledger.put(&updated, Some(lease.version), None).await {
             Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
             Err(error) => Err(store_error(error)),
         }
@@ -398,7 +421,8 @@ where
             match delay {
                 None => {
                     // The new login is out: a failure here is the sweeper's to retry.
-                    match self.revoke_as(database, &admin, lease, false).await {
+                    let event = login_event(caller, AuditAction::LoginRevoked, database, lease);
+                    match self.revoke_as(database, &admin, lease, false, &event).await {
                         Ok(None) => {}
                         Ok(Some(error)) | Err(error) => {
                             tracing::error!(login = %lease.login, %error,
@@ -407,8 +431,16 @@ where
                     }
                 }
                 Some(delay) => {
-                    self.shorten(database, &admin, lease, after(now(), delay), &reason)
-                        .await?
+                    let event = login_event(caller, AuditAction::LoginShortened, database, lease);
+                    self.shorten(
+                        database,
+                        &admin,
+                        lease,
+                        after(now(), delay),
+                        &reason,
+                        &event,
+                    )
+                    .await?
                 }
             }
         }
@@ -426,6 +458,7 @@ where
         lease: &Lease,
         until: OffsetDateTime,
         reason: &Option<String>,
+        event: &AuditEvent,
     ) -> Result<(), Error> {
         let mut lease = lease.clone();
         for _ in 0..SHORTEN_ATTEMPTS {
@@ -445,7 +478,17 @@ where
                 version: lease.version + 1,
                 ..lease.clone()
             };
-            match self.ledger.put(&updated, Some(lease.version)).await {
+            // An event of its own per attempt: its id is the write's idempotency token, which
+            // another write may not reuse.
+            let event = AuditEvent {
+                id: uuid::Uuid::new_v4(),
+                ..event.clone()
+            };
+            match self
+                .ledger
+                .put(&updated, Some(lease.version), Some(&event))
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(database = %database.attributes.name, login = %lease.login,
                         until = %crate::credential::rfc3339(until), "rotated login scheduled to end");
@@ -467,7 +510,12 @@ where
 
     /// Deregisters the database under `key`. Refused while it has leases, unless `force`d:
     /// then every login is revoked first, and the database stays registered if one fails.
-    pub async fn deregister(&self, key: &RecordKey, force: bool) -> Result<(), Error> {
+    pub async fn deregister(
+        &self,
+        caller: &Caller,
+        key: &RecordKey,
+        force: bool,
+    ) -> Result<(), Error> {
         let database = self.database(key).await?;
         let leases = self.leases(&database).await?;
         if !leases.is_empty() {
@@ -476,12 +524,19 @@ where
             }
             let admin = self.admin(&database).await?;
             for lease in &leases {
-                if let Some(error) = self.revoke_as(&database, &admin, lease, false).await? {
+                let event = login_event(caller, AuditAction::LoginRevoked, &database, lease);
+                if let Some(error) = self
+                    .revoke_as(&database, &admin, lease, false, &event)
+                    .await?
+                {
                     return Err(error);
                 }
             }
         }
-        self.store.delete::<RegisteredDatabase>(key).await.map(drop)
+        self.store
+            .delete::<RegisteredDatabase>(caller, key)
+            .await
+            .map(drop)
     }
 
     /// The sweeper's pass over leases whose time has come: each read again, then revoked
@@ -506,7 +561,23 @@ where
                 continue;
             };
             let failures_before = lease.failures;
-            match self.revoke_as(database, admin, &lease, false).await? {
+            // Due at its end, or again after a revocation that failed.
+            let action = if lease.expires_at <= now {
+                AuditAction::LoginExpired
+            } else {
+                AuditAction::LoginRevoked
+            };
+            let event = AuditEvent::new(
+                lease.organization.clone(),
+                action,
+                Actor::Service(Service::Sweeper),
+                Some(database.id),
+                Some(lease.login.clone()),
+            );
+            match self
+                .revoke_as(database, admin, &lease, false, &event)
+                .await?
+            {
                 None => report.revoked += 1,
                 Some(_) if failures_before + 1 >= self.policy.max_failures => {
                     report.became_irrevocable += 1
@@ -531,7 +602,14 @@ where
                 tracing::warn!(database = %key.database, login = %key.login,
                     "a lease of a database no longer registered: forgotten");
                 if let Some(lease) = self.ledger.get(key).await.map_err(store_error)? {
-                    self.forget(&lease).await?;
+                    let event = AuditEvent::new(
+                        lease.organization.clone(),
+                        AuditAction::LoginRevoked,
+                        Actor::Service(Service::Sweeper),
+                        None,
+                        Some(lease.login.clone()),
+                    );
+                    self.forget(&lease, &event).await?;
                 }
                 Ok(None)
             }
