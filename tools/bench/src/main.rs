@@ -21,12 +21,14 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use counting_proxy::{CountingProxy, difference};
-use credential_model::{OrgId, Scopes, UserId};
+use credential_model::api_tokens::{ApiTokens, TokenRequest};
+use credential_model::{Caller, OrgId, Scopes, UserId};
 use identity_provider::IdentityProvider;
 use runtime_api::RuntimeApi;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use strongroom_auth::TokenIssuer;
+use strongroom_aws::{DynamoTokenStore, KmsTokenMac};
 use strongroom_local_stack::{LocalStack, Template, provision, template_path};
 use tokio::process::{Child, Command};
 
@@ -52,9 +54,12 @@ const ROUNDS: usize = 30;
 /// The authorizer binary configured with a key set (`STRONGROOM_TOKEN_JWKS_URL`), given an
 /// RS256 token: its row beside the HS256-only authorizer's.
 const AUTHORIZER_RS256: &str = "authorizer-rs256";
+/// The authorizer binary given a Strongroom API token (`ApiKey srk_…`): each request reads the
+/// token's item and has KMS verify its HMAC.
+const AUTHORIZER_API_TOKEN: &str = "authorizer-api-token";
 
 fn is_authorizer(binary: &str) -> bool {
-    binary == "authorizer" || binary == AUTHORIZER_RS256
+    binary == "authorizer" || binary == AUTHORIZER_RS256 || binary == AUTHORIZER_API_TOKEN
 }
 
 struct Bench {
@@ -65,6 +70,7 @@ struct Bench {
     token: String,
     identity_provider: IdentityProvider,
     rs256_token: String,
+    api_token: SecretString,
 }
 
 /// What one function did in its scenario.
@@ -78,7 +84,7 @@ struct Observed {
 
 impl Bench {
     fn bootstrap(&self, binary: &str) -> PathBuf {
-        let binary = if binary == AUTHORIZER_RS256 {
+        let binary = if is_authorizer(binary) {
             "authorizer"
         } else {
             binary
@@ -172,7 +178,9 @@ impl Bench {
         let file = match binary {
             EMPTY => return Ok(json!({})),
             rotation::BINARY => return Ok(rotation::cold_start_event()),
-            "authorizer" | AUTHORIZER_RS256 => "authorizer-request.json".to_owned(),
+            "authorizer" | AUTHORIZER_RS256 | AUTHORIZER_API_TOKEN => {
+                "authorizer-request.json".to_owned()
+            }
             route => format!("{route}.json"),
         };
         let path = self.root.join("events").join(file);
@@ -180,12 +188,11 @@ impl Bench {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut event: Value = serde_json::from_str(&text)?;
         if is_authorizer(binary) {
-            let token = if binary == AUTHORIZER_RS256 {
-                &self.rs256_token
-            } else {
-                &self.token
+            let header = match binary {
+                AUTHORIZER_RS256 => format!("Bearer {}", self.rs256_token),
+                AUTHORIZER_API_TOKEN => format!("ApiKey {}", self.api_token.expose_secret()),
+                _ => format!("Bearer {}", self.token),
             };
-            let header = format!("Bearer {token}");
             event["headers"]["authorization"] = header.clone().into();
             event["identitySource"] = json!([header]);
         } else {
@@ -307,9 +314,11 @@ async fn start_scenario(
     Ok((start_all(bench, binaries).await?, events))
 }
 
-/// The authorizer, HS256-only and with a key set: one token each, verified again and again.
+/// The authorizer, HS256-only, with a key set, and given an API token: one token each,
+/// verified again and again.
 async fn authorizer_scenario(bench: &Bench) -> Result<Vec<Running>, Failure> {
-    let (mut running, events) = start_scenario(bench, &["authorizer", AUTHORIZER_RS256]).await?;
+    let binaries = ["authorizer", AUTHORIZER_RS256, AUTHORIZER_API_TOKEN];
+    let (mut running, events) = start_scenario(bench, &binaries).await?;
     for round in 0..ROUNDS {
         for (function, event) in running.iter_mut().zip(&events) {
             let verdict = function.call(bench, event, 200, round).await?;
@@ -595,7 +604,9 @@ fn report(
          (median); init calls: AWS calls made during init (most of any start); warm: a \
          scenario's next {} invocations; RSS: peak resident memory. {AUTHORIZER_RS256}: the \
          authorizer with a key set served on 127.0.0.1 (plain HTTP; an identity provider's \
-         takes longer) and an RS256 token; its init fetches the set. Local figures against \
+         takes longer) and an RS256 token; its init fetches the set. {AUTHORIZER_API_TOKEN}: the \
+         authorizer given a Strongroom API token (a GetItem and a KMS VerifyMac per request, \
+         the uncached verdict). Local figures against \
          moto: compare builds, not production.",
         ROUNDS - 1
     );
@@ -647,6 +658,36 @@ fn print_phases(cold: &[(String, Vec<ColdStart>)]) {
     }
 }
 
+/// A Strongroom API token of `user`, issued in `stack` as `POST /strongroom/v1/tokens` does.
+async fn api_token(
+    sdk: &strongroom_aws::SdkConfig,
+    stack: &LocalStack,
+    org: &OrgId,
+    user: &UserId,
+) -> Result<SecretString, Failure> {
+    let tokens = ApiTokens::new(
+        DynamoTokenStore::new(aws_sdk_dynamodb::Client::new(sdk), &stack.table),
+        KmsTokenMac::new(aws_sdk_kms::Client::new(sdk), &stack.token_mac_key_arn),
+    );
+    let caller = Caller {
+        organization: org.clone(),
+        user: user.clone(),
+        scopes: Scopes::all(),
+        expires_at: i64::MAX,
+        origin: Default::default(),
+    };
+    let request = TokenRequest {
+        name: "bench".to_owned(),
+        scopes: Scopes::all(),
+        expires_at: None,
+    };
+    let issued = tokens
+        .issue(&caller, request, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| format!("the bench's API token: {e}"))?;
+    Ok(issued.token)
+}
+
 async fn run(root: &Path) -> Result<(), Failure> {
     let moto = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL (moto) is not set: run `make bench`")?;
@@ -675,6 +716,7 @@ async fn run(root: &Path) -> Result<(), Failure> {
     let rs256_token = identity_provider
         .issuer()
         .issue(&org, &user, Scopes::all(), 3600)?;
+    let api_token = api_token(&sdk, &stack, &org, &user).await?;
     let bench = Bench {
         root: root.to_owned(),
         lambda_dir,
@@ -683,12 +725,14 @@ async fn run(root: &Path) -> Result<(), Failure> {
         token,
         identity_provider,
         rs256_token,
+        api_token,
     };
 
     let mut binaries: Vec<String> = vec![
         EMPTY.to_owned(),
         "authorizer".to_owned(),
         AUTHORIZER_RS256.to_owned(),
+        AUTHORIZER_API_TOKEN.to_owned(),
     ];
     binaries.extend(template.routes()?.into_iter().map(|r| r.binary));
     binaries.push(rotation::BINARY.to_owned());

@@ -172,6 +172,7 @@ impl Credential {
             user: UserId::parse(crate::USER).ok_or("user")?,
             scopes: Scopes::all(),
             expires_at: i64::MAX,
+            origin: Default::default(),
         };
         let key = RecordKey::singleton(caller.organization.clone(), levered::Connection::KIND);
         let document = credential_model::connection::DatabaseLogin {
