@@ -215,15 +215,18 @@ where
 }
 
 /// The condition and values of a write that expects `expected`.
-fn condition(expected: Expected) -> (&'static str, Vec<(&'static str, AttributeValue)>) {
+fn condition(expected: Expected) -> (&'static str, Option<ItemMap>) {
     match expected {
-        Expected::Absent => ("attribute_not_exists(pk)", Vec::new()),
+        Expected::Absent => ("attribute_not_exists(pk)", None),
         Expected::Current { id, version } => (
             "id = :expected_id AND version = :expected_version",
-            vec![
-                (":expected_id", AttributeValue::S(id.to_string())),
-                (":expected_version", AttributeValue::N(version.to_string())),
-            ],
+            Some(HashMap::from([
+                (":expected_id".to_owned(), AttributeValue::S(id.to_string())),
+                (
+                    ":expected_version".to_owned(),
+                    AttributeValue::N(version.to_string()),
+                ),
+            ])),
         ),
     }
 }
@@ -238,16 +241,16 @@ pub(crate) async fn transact(
     event: &AuditEvent,
     retention: Duration,
 ) -> Result<(), StoreError> {
-    let record_event = Put::builder()
-        .table_name(table)
-        .set_item(Some(crate::audit::event_item(event, retention)?))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+    let record_event = transact_put(
+        table,
+        crate::audit::event_item(event, retention)?,
+        "attribute_not_exists(pk)",
+        None,
+    )?;
     let result = client
         .transact_write_items()
         .transact_items(write)
-        .transact_items(TransactWriteItem::builder().put(record_event).build())
+        .transact_items(record_event)
         .client_request_token(event.id.to_string())
         .send()
         .await;
@@ -271,15 +274,44 @@ pub(crate) async fn transact(
     }
 }
 
-/// A condition's values as a request takes them: none at all rather than an empty map, which
-/// DynamoDB refuses.
-fn values_map(values: Vec<(&'static str, AttributeValue)>) -> Option<ItemMap> {
-    (!values.is_empty()).then(|| {
-        values
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect()
-    })
+/// The put of `item` into `table` under `condition`, as one write of a transaction.
+pub(crate) fn transact_put(
+    table: &str,
+    item: ItemMap,
+    condition: &str,
+    values: Option<ItemMap>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .build()
+        .map_err(unbuilt)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The delete of the item under `key` in `table` under `condition`, as one write of a
+/// transaction.
+pub(crate) fn transact_delete(
+    table: &str,
+    key: ItemMap,
+    condition: &str,
+    values: Option<ItemMap>,
+) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .build()
+        .map_err(unbuilt)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// A write the SDK refused to build: a field it requires was left out.
+fn unbuilt(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Unavailable(format!("a transaction's write could not be built: {error}"))
 }
 
 /// Every item of `organization` whose sort key starts with `prefix`, read consistently, page
@@ -343,35 +375,16 @@ impl DynamoRepository {
         .await
     }
 
-    /// The conditional put of `item` as one write of a transaction.
-    fn conditional_put(
-        &self,
-        item: ItemMap,
-        expected: Expected,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let (condition, values) = condition(expected);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values_map(values))
-            .build()
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
     /// Puts `item` if the record it replaces is what `expected` says.
     async fn put_item(&self, item: ItemMap, expected: Expected) -> Result<(), StoreError> {
         let (condition, values) = condition(expected);
-        let mut request = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition);
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         conditional(
             request.send().await,
             PutItemError::is_conditional_check_failed_exception,
@@ -413,15 +426,13 @@ impl CredentialRepository for DynamoRepository {
 
     async fn delete(&self, key: &RecordKey, expected: Expected) -> Result<(), StoreError> {
         let (condition, values) = condition(expected);
-        let mut request = self
+        let request = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
-            .condition_expression(condition);
-        for (name, value) in values {
-            request = request.expression_attribute_values(name, value);
-        }
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         conditional(
             request.send().await,
             DeleteItemError::is_conditional_check_failed_exception,
@@ -434,7 +445,8 @@ impl CredentialRepository for DynamoRepository {
         expected: Expected,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let write = self.conditional_put(to_item(A::KIND, record)?, expected)?;
+        let (condition, values) = condition(expected);
+        let write = transact_put(&self.table, to_item(A::KIND, record)?, condition, values)?;
         self.audited(write, event).await
     }
 
@@ -444,7 +456,9 @@ impl CredentialRepository for DynamoRepository {
         expected: Expected,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let write = self.conditional_put(to_item(record.kind, &record.record)?, expected)?;
+        let (condition, values) = condition(expected);
+        let item = to_item(record.kind, &record.record)?;
+        let write = transact_put(&self.table, item, condition, values)?;
         self.audited(write, event).await
     }
 
@@ -455,14 +469,7 @@ impl CredentialRepository for DynamoRepository {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let (condition, values) = condition(expected);
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(key)))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values_map(values))
-            .build()
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-        let write = TransactWriteItem::builder().delete(delete).build();
+        let write = transact_delete(&self.table, key_attributes(key), condition, values)?;
         self.audited(write, event).await
     }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use credential_model::audit::AuditEvent;
 use credential_model::generated::{Lease, LeaseKey, LeaseScope, LeaseState, LoginLedger};
 use credential_model::ports::StoreError;
@@ -28,7 +28,9 @@ use credential_model::{OrgId, UserId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::dynamodb::{conditional, partition_key, query_prefix, transact, unavailable};
+use crate::dynamodb::{
+    conditional, partition_key, query_prefix, transact, transact_delete, transact_put, unavailable,
+};
 
 /// The table's sparse index of leases by when the sweeper must act on them.
 pub const DUE_INDEX: &str = "Due";
@@ -131,6 +133,14 @@ fn shard_name(shard: u32) -> String {
     format!("due#{shard}")
 }
 
+/// The values of the condition `version = :version`.
+fn version_value(version: u64) -> ItemMap {
+    HashMap::from([(
+        ":version".to_owned(),
+        AttributeValue::N(version.to_string()),
+    )])
+}
+
 fn key_attributes(key: &LeaseKey) -> ItemMap {
     HashMap::from([
         (
@@ -208,24 +218,11 @@ impl LoginLedger for DynamoLedger {
     ) -> Result<(), StoreError> {
         let (condition, version) = match expected {
             None => ("attribute_not_exists(pk)", None),
-            Some(version) => (
-                "version = :version",
-                Some(HashMap::from([(
-                    ":version".to_owned(),
-                    AttributeValue::N(version.to_string()),
-                )])),
-            ),
+            Some(version) => ("version = :version", Some(version_value(version))),
         };
         let item = to_item(lease)?;
         if let Some(event) = event {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .set_expression_attribute_values(version)
-                .build()
-                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-            let write = TransactWriteItem::builder().put(put).build();
+            let write = transact_put(&self.table, item, condition, version)?;
             return self.audited(write, event).await;
         }
         let request = self
@@ -258,14 +255,12 @@ impl LoginLedger for DynamoLedger {
     }
 
     async fn delete(&self, lease: &Lease, event: &AuditEvent) -> Result<(), StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(&lease.key())))
-            .condition_expression("version = :version")
-            .expression_attribute_values(":version", AttributeValue::N(lease.version.to_string()))
-            .build()
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-        let write = TransactWriteItem::builder().delete(delete).build();
+        let write = transact_delete(
+            &self.table,
+            key_attributes(&lease.key()),
+            "version = :version",
+            Some(version_value(lease.version)),
+        )?;
         self.audited(write, event).await
     }
 

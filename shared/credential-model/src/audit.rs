@@ -98,14 +98,9 @@ impl Actor {
             Actor::User { user, token } => std::iter::once(user.to_string())
                 .chain(token.clone())
                 .collect(),
-            Actor::Service(service) => vec![service_name(*service)],
+            Actor::Service(service) => vec![format!("strongroom:{}", <&str>::from(*service))],
         }
     }
-}
-
-/// How a service is named in the log.
-pub fn service_name(service: Service) -> String {
-    format!("strongroom:{}", <&str>::from(service))
 }
 
 impl Caller {

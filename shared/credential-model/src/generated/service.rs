@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::lease::{Lease, LeaseKey, LeaseScope, LeaseState, LoginLedger, login_name};
 use super::{GeneratedLogins, NewLogin, RegisteredDatabase};
 use crate::audit::{Actor, AuditAction, AuditEvent, Service};
-use crate::credential::{CredentialRecord, RecordKey, now};
+use crate::credential::{CredentialId, CredentialRecord, RecordKey, now};
 use crate::error::{Dependency, Error};
 use crate::ports::{CredentialRepository, SecretVault, StoreError, TestFailure};
 use crate::rotation::{DatabaseLogin, PasswordPolicy};
@@ -92,6 +92,18 @@ fn login_event(
     lease: &Lease,
 ) -> AuditEvent {
     caller.event(action, Some(database.id), Some(lease.login.clone()))
+}
+
+/// `action` by the sweeper on `lease`, a login of the registered database `database` (None
+/// when it is gone).
+fn sweeper_event(action: AuditAction, database: Option<CredentialId>, lease: &Lease) -> AuditEvent {
+    AuditEvent::new(
+        lease.organization.clone(),
+        action,
+        Actor::Service(Service::Sweeper),
+        database,
+        Some(lease.login.clone()),
+    )
 }
 
 /// How often a rotation reads a lease again that concurrent rotations keep changing.
@@ -567,13 +579,7 @@ where
             } else {
                 AuditAction::LoginRevoked
             };
-            let event = AuditEvent::new(
-                lease.organization.clone(),
-                action,
-                Actor::Service(Service::Sweeper),
-                Some(database.id),
-                Some(lease.login.clone()),
-            );
+            let event = sweeper_event(action, Some(database.id), &lease);
             match self
                 .revoke_as(database, admin, &lease, false, &event)
                 .await?
@@ -602,13 +608,7 @@ where
                 tracing::warn!(database = %key.database, login = %key.login,
                     "a lease of a database no longer registered: forgotten");
                 if let Some(lease) = self.ledger.get(key).await.map_err(store_error)? {
-                    let event = AuditEvent::new(
-                        lease.organization.clone(),
-                        AuditAction::LoginRevoked,
-                        Actor::Service(Service::Sweeper),
-                        None,
-                        Some(lease.login.clone()),
-                    );
+                    let event = sweeper_event(AuditAction::LoginRevoked, None, &lease);
                     self.forget(&lease, &event).await?;
                 }
                 Ok(None)

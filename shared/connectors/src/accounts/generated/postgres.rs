@@ -266,16 +266,16 @@ impl<'a> Session<'a> {
     }
 
     /// Waits (at most `timeout`) until no other Strongroom session changes roles or grants in
-    /// this database, and holds that until the session ends. PostgreSQL refuses two
+    /// this database, and holds that until the session ends (one round trip). PostgreSQL refuses two
     /// transactions updating one catalog row together ("tuple concurrently updated"): logins
     /// made together are granted on the same tables, and a rotation and a revocation may alter
     /// the same role.
     async fn hold_role_changes(&self, timeout: Duration) -> Result<(), TestFailure> {
-        self.run(&format!("SET lock_timeout = {}", timeout.as_millis()))
-            .await?;
-        self.rows("SELECT pg_advisory_lock($1)", &[&ROLE_CHANGES_LOCK])
-            .await
-            .map(drop)
+        self.run(&format!(
+            "SET lock_timeout = {}; SELECT pg_advisory_lock({ROLE_CHANGES_LOCK})",
+            timeout.as_millis()
+        ))
+        .await
     }
 
     /// Runs `statement` (one or several) with the simple protocol.
