@@ -141,10 +141,23 @@ def _is_positive(case) -> bool:
     return meta is not None and meta.generation.mode.is_positive
 
 
+def _blank_optional_body(case) -> bool:
+    """A negative case of Nile's rotate whose body is blank text: on the wire, the absent body
+    the operation allows (its body is optional, and Strongroom reads a blank one as none), so
+    accepting it is right, not a schema violation let through."""
+    return (
+        not _is_positive(case)
+        and case.operation.path.endswith("/credentials/rotate")
+        and isinstance(case.body, (str, bytes))
+        and not case.body.strip()
+    )
+
+
 @schemathesis.hook
 def filter_case(context, case):
     if OWN_DOCUMENT:
-        return True  # our own document documents API Gateway's 401: nothing is dropped
+        # Our own document documents API Gateway's 401: only blank optional bodies are dropped.
+        return not _blank_optional_body(case)
     data = _phase_data(case)
     return not (
         getattr(data, "scenario", None) == CoverageScenario.MISSING_PARAMETER
